@@ -1,0 +1,216 @@
+/**
+ * The signaling protocol: one union of requests from the client, one union of messages from the
+ * server. Every client message is a request with an `id`; the server answers each with a
+ * `response` carrying the same id and the request's result, or with an `error` carrying the id
+ * and an error code. Everything else the server sends is a notification.
+ */
+import { z } from 'zod';
+import { ErrorCode } from './errors.js';
+import {
+  dtlsParametersSchema,
+  entityId,
+  iceParametersSchema,
+  iceServerSchema,
+  mediaKindSchema,
+  rtpCapabilitiesSchema,
+  rtpParametersSchema,
+  transportInfoSchema,
+} from './media.js';
+import { qualityClassSchema, qualityReportSchema, simulcastConfigSchema } from './simulcast.js';
+
+/** Largest frame either side may send, in bytes. A browser's RTP capabilities fit in a quarter of it. */
+export const MAX_MESSAGE_BYTES = 32 * 1024;
+/** Longest chat message, in characters. */
+export const MAX_CHAT_LENGTH = 1000;
+/** Chat messages kept per conversation (and replayed after a resume). */
+export const MAX_CHAT_HISTORY = 200;
+
+const requestId = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31);
+const empty = {};
+
+/** What a user is sending: camera and microphone, or text only. */
+export const mediaModeSchema = z.enum(['video', 'text']);
+export type MediaMode = z.infer<typeof mediaModeSchema>;
+
+/** Why a user is in text mode; the other side shows a human sentence for each. */
+export const textModeReasonSchema = z.enum(['no-camera', 'permission-denied', 'media-failed']);
+export type TextModeReason = z.infer<typeof textModeReasonSchema>;
+
+function request<Type extends string, Shape extends z.ZodRawShape>(type: Type, shape: Shape) {
+  return z.strictObject({ id: requestId, type: z.literal(type), ...shape });
+}
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  /** Opens (or, with a token, resumes) the session. Must be the first message on a socket. */
+  request('hello', { resumeToken: z.string().min(1).max(512).optional() }),
+  /** The device's RTP capabilities, needed before the server can create consumers for it. */
+  request('setRtpCapabilities', { rtpCapabilities: rtpCapabilitiesSchema }),
+  request('createTransport', { direction: z.enum(['send', 'recv']) }),
+  request('connectTransport', { transportId: entityId, dtlsParameters: dtlsParametersSchema }),
+  request('restartIce', { transportId: entityId }),
+  request('produce', { transportId: entityId, kind: mediaKindSchema, rtpParameters: rtpParametersSchema }),
+  request('closeProducer', { producerId: entityId }),
+  request('resumeConsumer', { consumerId: entityId }),
+  /** Joins the queue of users waiting for a partner. */
+  request('start', empty),
+  /** Leaves the current partner (who goes back to waiting) and waits for a new one. */
+  request('next', empty),
+  /** Leaves the queue or the current partner (who goes back to waiting). */
+  request('stop', empty),
+  /**
+   * A chat line for the partner of pair `pairId`. `clientMessageId` makes a re-sent line count
+   * once; a line for a conversation that has ended is refused rather than shown to someone else.
+   */
+  request('chat', {
+    pairId: z.string().min(1).max(64),
+    text: z.string().trim().min(1).max(MAX_CHAT_LENGTH),
+    clientMessageId: z.string().min(1).max(64),
+  }),
+  /** The client switched between video and text; the partner is told. */
+  request('setMediaMode', { mode: mediaModeSchema, reason: textModeReasonSchema.optional() }),
+  /** Network measurements from the browser's `getStats()`. */
+  request('qualityReport', { report: qualityReportSchema }),
+  /** Liveness check: browsers cannot see WebSocket pings, so the client asks for an answer. */
+  request('ping', empty),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type RequestType = ClientMessage['type'];
+export type RequestOf<Type extends RequestType> = Extract<ClientMessage, { type: Type }>;
+/** A request's fields other than `id` and `type`. */
+export type ParamsOf<Type extends RequestType> = Omit<RequestOf<Type>, 'id' | 'type'>;
+
+function notification<Type extends string, Shape extends z.ZodRawShape>(type: Type, shape: Shape) {
+  return z.strictObject({ type: z.literal(type), ...shape });
+}
+
+/** A consumer of the partner's media, created paused: the client creates it locally, then sends `resumeConsumer`. */
+const newConsumerSchema = notification('newConsumer', {
+  consumerId: entityId,
+  producerId: entityId,
+  kind: mediaKindSchema,
+  rtpParameters: rtpParametersSchema,
+});
+
+export const chatMessageSchema = z.strictObject({
+  messageId: z.string().max(64),
+  from: z.enum(['me', 'peer']),
+  text: z.string().max(MAX_CHAT_LENGTH),
+  /** Server time in ms since the epoch. */
+  ts: z.number(),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+/** Where a user is in the matching flow. */
+export const phaseSchema = z.enum(['idle', 'waiting', 'paired']);
+export type Phase = z.infer<typeof phaseSchema>;
+
+export const peerInfoSchema = z.strictObject({
+  media: mediaModeSchema,
+  textReason: textModeReasonSchema.optional(),
+  /** False while the partner's socket is down and the server holds the pair for them. */
+  connected: z.boolean(),
+});
+export type PeerInfo = z.infer<typeof peerInfoSchema>;
+
+/** Everything a client needs to rebuild its view after a resume. */
+export const sessionSnapshotSchema = z.strictObject({
+  phase: phaseSchema,
+  pairId: z.string().max(64).nullable(),
+  peer: peerInfoSchema.nullable(),
+  chat: z.array(chatMessageSchema).max(MAX_CHAT_HISTORY),
+  /** Server-side transports still alive for this session; the client ICE-restarts them if it still has them. */
+  transports: z.strictObject({ send: entityId.nullable(), recv: entityId.nullable() }),
+  /** This session's producers still alive; the client produces again what is missing. */
+  producers: z.array(z.strictObject({ producerId: entityId, kind: mediaKindSchema })).max(4),
+  /** Consumers of the partner's media; the client keeps those it has and creates the others. */
+  consumers: z.array(newConsumerSchema).max(4),
+});
+export type SessionSnapshot = z.infer<typeof sessionSnapshotSchema>;
+
+export const helloResultSchema = z.strictObject({
+  sessionId: z.string().max(64),
+  /** Present this on a new socket to get this session back; it changes on every hello. */
+  resumeToken: z.string().max(512),
+  resumed: z.boolean(),
+  routerRtpCapabilities: rtpCapabilitiesSchema,
+  iceServers: z.array(iceServerSchema).max(8),
+  iceTransportPolicy: z.enum(['all', 'relay']),
+  simulcast: simulcastConfigSchema,
+  qualityReportIntervalMs: z.number().int().positive(),
+  snapshot: sessionSnapshotSchema,
+});
+export type HelloResult = z.infer<typeof helloResultSchema>;
+
+const emptyResult = z.strictObject({});
+
+const resultSchemaMap = {
+  hello: helloResultSchema,
+  setRtpCapabilities: emptyResult,
+  createTransport: transportInfoSchema,
+  connectTransport: emptyResult,
+  restartIce: z.strictObject({ iceParameters: iceParametersSchema }),
+  produce: z.strictObject({ producerId: entityId }),
+  closeProducer: emptyResult,
+  resumeConsumer: emptyResult,
+  start: emptyResult,
+  next: emptyResult,
+  stop: emptyResult,
+  chat: z.strictObject({ message: chatMessageSchema }),
+  setMediaMode: emptyResult,
+  qualityReport: emptyResult,
+  ping: z.strictObject({ ts: z.number() }),
+} satisfies Record<RequestType, z.ZodType>;
+export type ResultOf<Type extends RequestType> = z.infer<(typeof resultSchemaMap)[Type]>;
+/** The result schema of each request type; the client validates each response against it. */
+export const resultSchemas: { [Type in RequestType]: z.ZodType<ResultOf<Type>> } = resultSchemaMap;
+
+const errorCodeSchema = z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]);
+export const protocolErrorSchema = z.strictObject({ code: errorCodeSchema, message: z.string().max(1000) });
+
+/** Why a pair ended, from the receiver's point of view. */
+export const unmatchReasonSchema = z.enum([
+  /** You pressed Next. */
+  'you-skipped',
+  /** Your partner pressed Next. */
+  'peer-skipped',
+  /** Your partner pressed Stop or closed the page. */
+  'peer-left',
+  /** Your partner's connection was lost for longer than the server holds a pair. */
+  'peer-timeout',
+  /** The media server handling the pair failed. */
+  'server-error',
+]);
+export type UnmatchReason = z.infer<typeof unmatchReasonSchema>;
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  /** Success of the request with this id; `data` matches `resultSchemas[request.type]`. */
+  notification('response', { id: requestId, data: z.unknown() }),
+  /** Failure of the request with this id (null when the frame could not be read at all). */
+  notification('error', { id: requestId.nullable(), error: protocolErrorSchema }),
+  /** The user is in the queue. */
+  notification('waiting', empty),
+  notification('matched', { pairId: z.string().max(64), peer: peerInfoSchema }),
+  notification('unmatched', { reason: unmatchReasonSchema }),
+  newConsumerSchema,
+  notification('consumerClosed', { consumerId: entityId }),
+  /** The server lost this session's transports (a media worker failed): create new ones and produce again. */
+  notification('mediaReset', empty),
+  notification('peerConnection', { connected: z.boolean() }),
+  notification('peerMedia', { media: mediaModeSchema, textReason: textModeReasonSchema.optional() }),
+  notification('chat', { message: chatMessageSchema }),
+  /** Fresh short-lived TURN credentials, sent before the old ones expire. */
+  notification('iceServers', { iceServers: z.array(iceServerSchema).max(8) }),
+  /** The admin changed the layer table: publishers apply it with `setParameters`. */
+  notification('simulcast', { simulcast: simulcastConfigSchema }),
+  notification('quality', { self: qualityClassSchema, peer: qualityClassSchema }),
+  /** The server is going away; reconnect after the given delay. */
+  notification('shutdown', { reconnectInMs: z.number().int().nonnegative() }),
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type NotificationType = Exclude<ServerMessage['type'], 'response' | 'error'>;
+export type Notification = Extract<ServerMessage, { type: NotificationType }>;
+export type NotificationOf<Type extends NotificationType> = Extract<ServerMessage, { type: Type }>;

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig()', () => {
+  it('applies documented defaults to an empty environment', () => {
+    const config = loadConfig({ ANNOUNCED_ADDRESS: '203.0.113.5' });
+    expect(config.port).toBe(3003);
+    expect(config.media.basePort).toBe(40000);
+    expect(config.media.announcedAddress).toBe('203.0.113.5');
+    expect(config.heartbeat).toEqual({ intervalMs: 10_000, timeoutMs: 5000 });
+    expect(config.session.maxStandbyMs).toBe(120_000);
+    expect(config.limits.maxConnectionsPerIp).toBe(20);
+    expect(config.media.workers).toBeGreaterThanOrEqual(1);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(3003);
+  });
+
+  it('names the variable and the bad value', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT: must be an integer from 0 to 65535 \(got "eighty"\)/);
+  });
+
+  it('lists every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: '-1', LOG_LEVEL: 'loud', PING_INTERVAL: 'x' });
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain('PORT');
+      expect(message).toContain('LOG_LEVEL');
+      expect(message).toContain('PING_INTERVAL');
+    }
+  });
+
+  it('refuses a ping timeout that is not shorter than the interval', () => {
+    expect(() => loadConfig({ PING_INTERVAL: '5000', PING_TIMEOUT: '5000' })).toThrow(/PING_TIMEOUT/);
+  });
+
+  it('refuses TURN URLs without a secret, and relay-only without TURN', () => {
+    expect(() => loadConfig({ TURN_URLS: 'turn:turn.example.com:3478' })).toThrow(/TURN_SECRET/);
+    expect(() => loadConfig({ ICE_TRANSPORT_POLICY: 'relay' })).toThrow(/ICE_TRANSPORT_POLICY/);
+  });
+
+  it('refuses malformed origins', () => {
+    expect(() => loadConfig({ ALLOWED_ORIGINS: 'https://chat.example.com/path' })).toThrow(/ALLOWED_ORIGINS/);
+    expect(loadConfig({ ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080' }).allowedOrigins).toEqual([
+      'https://a.example',
+      'http://b.example:8080',
+    ]);
+  });
+
+  it('refuses media ports that collide with the pipe range', () => {
+    expect(() => loadConfig({ MEDIA_PORT: '41000', WORKERS: '2' })).toThrow(/MEDIA_PORT/);
+    expect(() => loadConfig({ MEDIA_PORT: '80' })).toThrow(/MEDIA_PORT/);
+  });
+
+  it('refuses a short admin token', () => {
+    expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN: must be at least 16 characters/);
+  });
+
+  it('returns frozen config', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.media)).toBe(true);
+  });
+});

@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Logger } from '../logger.js';
+import { buildStatus, type StatusSources } from './status.js';
+
+export type HttpAppOptions = StatusSources & {
+  /** Built client (Vite output); served with an index.html fallback for client routes such as /admin. */
+  staticDir: string;
+  trustProxy: boolean;
+  logger: Logger;
+};
+
+/** Express app: health, status and the static client. */
+export function createHttpApp(options: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy ? 1 : false);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          'default-src': ["'self'"],
+          'connect-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'media-src': ["'self'", 'blob:', 'mediastream:'],
+          'style-src': ["'self'", "'unsafe-inline'"],
+          // Plain-HTTP deployments (a LAN, a test box) must keep working: never rewrite to https.
+          'upgrade-insecure-requests': null,
+        },
+      },
+    }),
+  );
+
+  app.get('/healthz', (_request, response) => {
+    const healthy = !options.sessions.closing && options.pool.workers.length > 0;
+    response.status(healthy ? 200 : 503).json({ ok: healthy });
+  });
+
+  app.get('/status', async (_request, response) => {
+    response.set('Cache-Control', 'no-store').json(await buildStatus(options));
+  });
+
+  if (existsSync(options.staticDir)) {
+    app.use(express.static(options.staticDir, { index: 'index.html', maxAge: '1h' }));
+    const index = join(options.staticDir, 'index.html');
+    app.get(['/', '/admin'], (_request, response) => response.sendFile(index));
+  } else {
+    options.logger.warn({ staticDir: options.staticDir }, 'client build not found: only the API is served');
+  }
+  return app;
+}

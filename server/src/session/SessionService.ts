@@ -1,0 +1,304 @@
+import {
+  ErrorCode,
+  type HelloResult,
+  headerExtensionUriSchema,
+  ProtocolError,
+  rtpCapabilitiesSchema,
+  rtpParametersSchema,
+  type SessionSnapshot,
+} from '@meetopia/protocol';
+import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logger.js';
+import type { Lobby } from '../matchmaking/Lobby.js';
+import { UserMedia } from '../sfu/UserMedia.js';
+import type { MediaWorker, WorkerPool } from '../sfu/WorkerPool.js';
+import type { TurnCredentials } from '../turn/TurnCredentials.js';
+import { ResumeTokens } from './ResumeTokens.js';
+import { type Presence, Session, type SessionSocket } from './Session.js';
+
+export type SessionServiceOptions = {
+  config: Config;
+  pool: WorkerPool;
+  lobby: Lobby;
+  turn: TurnCredentials;
+  simulcast: SimulcastSettings;
+  logger: Logger;
+  now: () => number;
+};
+
+/** How long a resumed session may stay `reconnecting` while its transports get ICE back. */
+const RECONNECTING_LIMIT_MS = 15_000;
+
+export type SessionCounts = Record<Presence, number> & { paired: number; waiting: number; total: number };
+
+/**
+ * Session lifecycle: hello and resume, standby when a socket drops, expiry after the standby
+ * window, recovery when a media worker dies, TURN credential refresh, shutdown.
+ */
+export class SessionService {
+  readonly #options: SessionServiceOptions;
+  readonly #logger: Logger;
+  readonly #sessions = new Map<string, Session>();
+  readonly #tokens = new ResumeTokens();
+  /** Per-session timers (TURN refresh, reconnecting limit), cleared when the session ends. */
+  readonly #timers = new Map<Session, Map<string, NodeJS.Timeout>>();
+  readonly #sweepTimer: NodeJS.Timeout;
+  #closing = false;
+
+  constructor(options: SessionServiceOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+    options.pool.on('workerDied', (worker) => {
+      this.#onWorkerDied(worker).catch((error: unknown) => {
+        this.#logger.error({ err: error }, 'recovery from worker death failed');
+      });
+    });
+    options.simulcast.on('changed', (simulcast) => {
+      for (const session of this.#sessions.values()) {
+        void session.media.setCaps(simulcast.transport).catch(() => {});
+        session.notify({ type: 'simulcast', simulcast });
+      }
+    });
+    this.#sweepTimer = setInterval(() => this.sweep(), options.config.session.sweepMs);
+    this.#sweepTimer.unref();
+  }
+
+  get sessions(): IterableIterator<Session> {
+    return this.#sessions.values();
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  counts(): SessionCounts {
+    const counts: SessionCounts = { active: 0, standby: 0, reconnecting: 0, paired: 0, waiting: 0, total: 0 };
+    for (const session of this.#sessions.values()) {
+      counts[session.presence] += 1;
+      if (session.pair) counts.paired += 1;
+      counts.total += 1;
+    }
+    counts.waiting = this.#options.lobby.waiting;
+    return counts;
+  }
+
+  /** Opens a new session on this socket, or resumes the one the token names. */
+  async hello(
+    socket: SessionSocket,
+    resumeToken: string | undefined,
+  ): Promise<{ session: Session; result: HelloResult }> {
+    if (this.#closing) throw new ProtocolError(ErrorCode.ShuttingDown, 'the server is shutting down');
+    if (resumeToken !== undefined) return this.#resume(socket, resumeToken);
+
+    const worker = await this.#options.pool.acquire();
+    const session = new Session(this.#logger);
+    session.media = this.#createMedia(session, worker);
+    session.socket = socket;
+    this.#sessions.set(session.id, session);
+    this.#scheduleTurnRefresh(session);
+    session.logger.info({ worker: worker.index }, 'session opened');
+    return { session, result: this.#helloResult(session, false) };
+  }
+
+  /**
+   * The socket is gone. A clean close (the page left) ends the session at once; anything else
+   * (network loss, ping timeout) holds it in standby for MAX_STANDBY_MS.
+   */
+  socketClosed(session: Session, socket: SessionSocket, clean: boolean): void {
+    if (session.socket !== socket) return;
+    session.socket = null;
+    if (clean || this.#closing) {
+      this.#end(session, 'peer-left');
+      return;
+    }
+    session.presence = 'standby';
+    session.standbySince = this.#options.now();
+    this.#clearTimer(session, 'reconnecting');
+    this.#options.lobby.hold(session);
+    session.partner?.notify({ type: 'peerConnection', connected: false });
+    session.logger.info('session in standby');
+  }
+
+  /** Ends sessions whose standby window has passed; their partners are re-queued first. */
+  sweep(): void {
+    const deadline = this.#options.now() - this.#options.config.session.maxStandbyMs;
+    for (const session of [...this.#sessions.values()]) {
+      if (session.presence === 'standby' && session.standbySince !== null && session.standbySince <= deadline) {
+        session.logger.info('standby window ended');
+        this.#end(session, 'peer-timeout');
+      }
+    }
+  }
+
+  /** Tells every client to come back later, closes sockets, then the media workers. */
+  async shutdown(reconnectInMs: number): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearInterval(this.#sweepTimer);
+    for (const session of [...this.#sessions.values()]) {
+      session.notify({ type: 'shutdown', reconnectInMs });
+      session.socket?.close(1012, 'server restarting');
+      this.#end(session, 'peer-left');
+    }
+    this.#options.lobby.close();
+  }
+
+  /** The session's current media state as the client should see it after a (re)connect. */
+  snapshot(session: Session): SessionSnapshot {
+    const pair = session.pair;
+    const partner = session.partner;
+    const media = session.media;
+    return {
+      phase: pair ? 'paired' : session.wantsMatch ? 'waiting' : 'idle',
+      pairId: pair?.id ?? null,
+      peer: partner
+        ? {
+            media: partner.mediaMode,
+            ...(partner.textReason ? { textReason: partner.textReason } : {}),
+            connected: partner.socket !== null,
+          }
+        : null,
+      chat: pair ? pair.chatFor(session) : [],
+      transports: { send: media.transport('send')?.id ?? null, recv: media.transport('recv')?.id ?? null },
+      producers: media.producers.map((producer) => ({ producerId: producer.id, kind: producer.kind })),
+      consumers: (pair?.media.consumersFor(session) ?? []).map(({ consumer, producerId }) => ({
+        type: 'newConsumer' as const,
+        consumerId: consumer.id,
+        producerId,
+        kind: consumer.kind,
+        rtpParameters: rtpParametersSchema.parse(consumer.rtpParameters),
+      })),
+    };
+  }
+
+  async #resume(socket: SessionSocket, token: string): Promise<{ session: Session; result: HelloResult }> {
+    const sessionId = this.#tokens.redeem(token);
+    const session = sessionId === null ? undefined : this.#sessions.get(sessionId);
+    if (!session || session.closed) {
+      throw new ProtocolError(ErrorCode.InvalidToken, 'resume token is unknown, expired or already used');
+    }
+    const previous = session.socket;
+    session.socket = socket;
+    // A half-dead old socket may not have noticed yet: it loses the session to the new one.
+    previous?.close(4001, 'session resumed on another connection');
+    const wasAway = session.presence === 'standby';
+    session.standbySince = null;
+    this.#setPresence(session, session.media.iceConnected ? 'active' : 'reconnecting');
+    if (wasAway) session.partner?.notify({ type: 'peerConnection', connected: true });
+    this.#options.lobby.restore(session);
+    this.#scheduleTurnRefresh(session);
+    void session.pair?.media.sync();
+    session.logger.info({ presence: session.presence }, 'session resumed');
+    return { session, result: this.#helloResult(session, true) };
+  }
+
+  #helloResult(session: Session, resumed: boolean): HelloResult {
+    const { config, turn, simulcast } = this.#options;
+    const capabilities = session.media.router.rtpCapabilities;
+    return {
+      sessionId: session.id,
+      resumeToken: this.#tokens.issue(session.id),
+      resumed,
+      routerRtpCapabilities: rtpCapabilitiesSchema.parse({
+        codecs: capabilities.codecs,
+        headerExtensions: (capabilities.headerExtensions ?? []).filter(
+          (extension) => headerExtensionUriSchema.safeParse(extension.uri).success,
+        ),
+      }),
+      iceServers: turn.mint(session.id).iceServers,
+      iceTransportPolicy: config.turn.iceTransportPolicy,
+      simulcast: simulcast.current,
+      qualityReportIntervalMs: config.qualityReportIntervalMs,
+      snapshot: this.snapshot(session),
+    };
+  }
+
+  #createMedia(session: Session, worker: MediaWorker): UserMedia {
+    const media = new UserMedia(worker, this.#options.simulcast.current.transport, session.logger);
+    worker.sessions += 1;
+    const sync = () => void session.pair?.media.sync();
+    media.on('producer', sync);
+    media.on('readyToConsume', sync);
+    media.on('iceState', ({ allConnected }) => {
+      if (session.presence === 'reconnecting' && allConnected) this.#setPresence(session, 'active');
+    });
+    return media;
+  }
+
+  #releaseMedia(session: Session): void {
+    if (session.media.closed) return;
+    session.media.close();
+    session.media.worker.sessions -= 1;
+  }
+
+  #setPresence(session: Session, presence: Presence): void {
+    session.presence = presence;
+    this.#clearTimer(session, 'reconnecting');
+    if (presence === 'reconnecting') {
+      // Media may never come back (then the client falls back to text): don't count it as reconnecting forever.
+      this.#setTimer(session, 'reconnecting', RECONNECTING_LIMIT_MS, () => {
+        if (session.presence === 'reconnecting') session.presence = 'active';
+      });
+    }
+  }
+
+  /** Ends a session for good: partner told, media closed, token revoked. */
+  #end(session: Session, partnerReason: 'peer-left' | 'peer-timeout'): void {
+    if (!this.#sessions.delete(session.id)) return;
+    this.#options.lobby.remove(session, partnerReason);
+    this.#tokens.revoke(session.id);
+    for (const timer of this.#timers.get(session)?.values() ?? []) clearTimeout(timer);
+    this.#timers.delete(session);
+    this.#releaseMedia(session);
+    session.close();
+    session.logger.info({ partnerReason }, 'session ended');
+  }
+
+  /** Sessions on a dead worker lose their transports: pairs touching them end, and each gets new media. */
+  async #onWorkerDied(worker: MediaWorker): Promise<void> {
+    const affected = [...this.#sessions.values()].filter((session) => session.media.worker === worker);
+    for (const session of affected) {
+      if (session.pair) this.#options.lobby.breakPair(session.pair);
+      this.#releaseMedia(session);
+    }
+    for (const session of affected) {
+      const replacement = await this.#options.pool.acquire();
+      if (session.closed) continue;
+      session.media = this.#createMedia(session, replacement);
+      session.notify({ type: 'mediaReset' });
+    }
+    this.#logger.warn({ worker: worker.index, sessions: affected.length }, 'sessions moved off a dead worker');
+  }
+
+  #scheduleTurnRefresh(session: Session): void {
+    const { turn } = this.#options;
+    if (!turn.enabled) return;
+    // Refresh at 80% of the lifetime, and only while the session has a live socket.
+    this.#setTimer(session, 'turn', turn.ttlMs * 0.8, () => {
+      if (session.socket) session.notify({ type: 'iceServers', iceServers: turn.mint(session.id).iceServers });
+      this.#scheduleTurnRefresh(session);
+    });
+  }
+
+  #setTimer(session: Session, name: string, delayMs: number, run: () => void): void {
+    this.#clearTimer(session, name);
+    let timers = this.#timers.get(session);
+    if (!timers) {
+      timers = new Map();
+      this.#timers.set(session, timers);
+    }
+    const timer = setTimeout(() => {
+      timers.delete(name);
+      run();
+    }, delayMs);
+    timer.unref();
+    timers.set(name, timer);
+  }
+
+  #clearTimer(session: Session, name: string): void {
+    const timers = this.#timers.get(session);
+    clearTimeout(timers?.get(name));
+    timers?.delete(name);
+  }
+}

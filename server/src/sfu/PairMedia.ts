@@ -1,0 +1,132 @@
+import { type NotificationOf, rtpParametersSchema } from '@meetopia/protocol';
+import type { types } from 'mediasoup';
+import type { Logger } from '../logger.js';
+import type { UserMedia } from './UserMedia.js';
+
+/** One side of a pair, as the media layer needs it. */
+export type MediaPeer = {
+  readonly media: UserMedia;
+  /** Tells this side's client about consumers. Dropped while the client is away; the resume snapshot covers it. */
+  notify(message: NotificationOf<'newConsumer'> | NotificationOf<'consumerClosed'>): void;
+};
+
+/** A producer of one side delivered to the other side. */
+type Link = {
+  receiver: MediaPeer;
+  producerId: string;
+  consumer: types.Consumer;
+  /** Set when sender and receiver are on different workers. */
+  pipe: { pipeConsumer?: types.Consumer; pipeProducer?: types.Producer } | undefined;
+};
+
+export type PairMediaOptions = {
+  /** Loopback port range for the pipe transports between workers. */
+  pipePortRange: { min: number; max: number };
+  /** Called for every new video consumer, so layer adaptation can take it over. */
+  onVideoConsumer?: (consumer: types.Consumer, receiver: MediaPeer) => void;
+};
+
+/**
+ * Routes the media of a pair: every producer of one side is consumed on the other side's
+ * receive transport. `sync()` is idempotent and serialised, so it can be called whenever
+ * something changes (pair formed, producer added, receive side ready, resume).
+ */
+export class PairMedia {
+  readonly #sides: readonly [MediaPeer, MediaPeer];
+  readonly #options: PairMediaOptions;
+  readonly #logger: Logger;
+  /** Links by `${receiverIndex}:${producerId}`. */
+  readonly #links = new Map<string, Link>();
+  /** Serialises sync runs so that one producer never gets two consumers. */
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(a: MediaPeer, b: MediaPeer, options: PairMediaOptions, logger: Logger) {
+    this.#sides = [a, b];
+    this.#options = options;
+    this.#logger = logger;
+  }
+
+  /** Consumers that exist for this side (for the resume snapshot). */
+  consumersFor(peer: MediaPeer): Array<{ consumer: types.Consumer; producerId: string }> {
+    return [...this.#links.values()]
+      .filter((link) => link.receiver === peer)
+      .map(({ consumer, producerId }) => ({ consumer, producerId }));
+  }
+
+  /** Creates whatever consumers are missing. Resolves when done; never rejects. */
+  sync(): Promise<void> {
+    this.#queue = this.#queue
+      .then(() => this.#syncNow())
+      .catch((error: unknown) => {
+        this.#logger.error({ err: error }, 'media sync failed');
+      });
+    return this.#queue;
+  }
+
+  /** Closes every consumer and pipe of this pair (each receiver is told). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const link of [...this.#links.values()]) link.consumer.close();
+    this.#links.clear();
+  }
+
+  async #syncNow(): Promise<void> {
+    for (const [senderIndex, receiverIndex] of [
+      [0, 1],
+      [1, 0],
+    ] as const) {
+      const sender = this.#sides[senderIndex];
+      const receiver = this.#sides[receiverIndex];
+      if (this.#closed || sender.media.closed || receiver.media.closed || !receiver.media.canConsume) continue;
+      for (const producer of sender.media.producers) {
+        const key = `${receiverIndex}:${producer.id}`;
+        if (this.#links.has(key) || producer.closed) continue;
+        await this.#link(key, producer, sender, receiver);
+      }
+    }
+  }
+
+  async #link(key: string, producer: types.Producer, sender: MediaPeer, receiver: MediaPeer): Promise<void> {
+    let pipe: Link['pipe'];
+    if (sender.media.router !== receiver.media.router) {
+      // keepId (the default) gives the piped producer the original's id on the receiver's router.
+      pipe = await sender.media.router.pipeToRouter({
+        producerId: producer.id,
+        router: receiver.media.router,
+        listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: this.#options.pipePortRange },
+      });
+    }
+    const closePipe = () => {
+      pipe?.pipeProducer?.close();
+      pipe?.pipeConsumer?.close();
+    };
+    const consumer = await receiver.media.consume(producer.id, {
+      preferredLayers: { spatialLayer: 2, temporalLayer: 2 },
+    });
+    if (!consumer) {
+      closePipe();
+      return;
+    }
+    if (this.#closed || producer.closed || consumer.closed) {
+      consumer.close();
+      closePipe();
+      return;
+    }
+    this.#links.set(key, { receiver, producerId: producer.id, consumer, pipe });
+    consumer.observer.once('close', () => {
+      this.#links.delete(key);
+      closePipe();
+      receiver.notify({ type: 'consumerClosed', consumerId: consumer.id });
+    });
+    receiver.notify({
+      type: 'newConsumer',
+      consumerId: consumer.id,
+      producerId: producer.id,
+      kind: consumer.kind,
+      rtpParameters: rtpParametersSchema.parse(consumer.rtpParameters),
+    });
+    if (consumer.kind === 'video') this.#options.onVideoConsumer?.(consumer, receiver);
+  }
+}

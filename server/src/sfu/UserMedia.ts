@@ -1,0 +1,224 @@
+import { EventEmitter } from 'node:events';
+import {
+  ErrorCode,
+  ProtocolError,
+  type TransportCaps,
+  type TransportInfo,
+  transportInfoSchema,
+} from '@meetopia/protocol';
+import type { types } from 'mediasoup';
+import type { Logger } from '../logger.js';
+import type { MediaWorker } from './WorkerPool.js';
+
+export type Direction = 'send' | 'recv';
+
+type UserMediaEvents = {
+  /** A producer appeared (the partner's side should consume it). */
+  producer: [types.Producer];
+  /** The receive side became able to consume (transport and RTP capabilities both present). */
+  readyToConsume: [];
+  /** A transport's ICE state changed; `connected` is true when every transport is usable. */
+  iceState: [{ direction: Direction; state: types.IceState; allConnected: boolean }];
+};
+
+/**
+ * One user's media on the SFU: a send and a receive WebRTC transport (kept across matches, so
+ * that Next only swaps producers and consumers, with no new ICE or DTLS), their producers, and
+ * the consumers of their current partner's media.
+ */
+export class UserMedia extends EventEmitter<UserMediaEvents> {
+  readonly worker: MediaWorker;
+  readonly #logger: Logger;
+  /** Bitrate caps applied to new transports, updated live by the admin. */
+  #caps: TransportCaps;
+  readonly #transports = new Map<Direction, types.WebRtcTransport>();
+  readonly #producers = new Map<string, types.Producer>();
+  readonly #consumers = new Map<string, types.Consumer>();
+  #rtpCapabilities: types.RtpCapabilities | undefined;
+  #closed = false;
+
+  constructor(worker: MediaWorker, caps: TransportCaps, logger: Logger) {
+    super();
+    this.worker = worker;
+    this.#caps = caps;
+    this.#logger = logger;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get router(): types.Router {
+    return this.worker.router;
+  }
+
+  get producers(): types.Producer[] {
+    return [...this.#producers.values()];
+  }
+
+  get consumers(): types.Consumer[] {
+    return [...this.#consumers.values()];
+  }
+
+  transport(direction: Direction): types.WebRtcTransport | undefined {
+    return this.#transports.get(direction);
+  }
+
+  /** Can consume: has a receive transport and the device's RTP capabilities. */
+  get canConsume(): boolean {
+    return this.#transports.has('recv') && this.#rtpCapabilities !== undefined;
+  }
+
+  setRtpCapabilities(rtpCapabilities: types.RtpCapabilities): void {
+    this.#assertOpen();
+    const wasReady = this.canConsume;
+    this.#rtpCapabilities = rtpCapabilities;
+    if (!wasReady && this.canConsume) this.emit('readyToConsume');
+  }
+
+  /** Creates the transport for a direction, replacing (and closing) an earlier one. */
+  async createTransport(direction: Direction): Promise<TransportInfo> {
+    this.#assertOpen();
+    const transport = await this.router.createWebRtcTransport({
+      webRtcServer: this.worker.webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: this.#caps.initialAvailableOutgoingBitrate,
+      appData: { direction },
+    });
+    if (this.#closed) {
+      transport.close();
+      throw new ProtocolError(ErrorCode.OutOfOrder, 'session closed');
+    }
+    if (direction === 'send') await transport.setMaxIncomingBitrate(this.#caps.maxIncomingBitrate);
+    this.#transports.get(direction)?.close();
+    this.#transports.set(direction, transport);
+    transport.on('icestatechange', (state) => {
+      this.emit('iceState', { direction, state, allConnected: this.iceConnected });
+    });
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed' || state === 'closed') this.#logger.warn({ direction, state }, 'DTLS state');
+    });
+    transport.observer.on('close', () => {
+      if (this.#transports.get(direction) === transport) this.#transports.delete(direction);
+    });
+    if (direction === 'recv' && this.canConsume) this.emit('readyToConsume');
+    return transportInfoSchema.parse({
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+    });
+  }
+
+  /** True when every existing transport has ICE connected (or there are none). */
+  get iceConnected(): boolean {
+    return [...this.#transports.values()].every(
+      (transport) => transport.iceState === 'connected' || transport.iceState === 'completed',
+    );
+  }
+
+  async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    const transport = this.#ownTransport(transportId);
+    if (transport.dtlsState !== 'new') {
+      throw new ProtocolError(ErrorCode.OutOfOrder, 'transport is already connected');
+    }
+    await mediaCall(() => transport.connect({ dtlsParameters }));
+  }
+
+  async restartIce(transportId: string): Promise<types.IceParameters> {
+    const transport = this.#ownTransport(transportId);
+    return mediaCall(() => transport.restartIce());
+  }
+
+  async produce(
+    transportId: string,
+    kind: types.MediaKind,
+    rtpParameters: types.RtpParameters,
+  ): Promise<types.Producer> {
+    const transport = this.#ownTransport(transportId);
+    if (transport !== this.#transports.get('send')) {
+      throw new ProtocolError(ErrorCode.OutOfOrder, 'produce needs the send transport');
+    }
+    if (this.producers.some((producer) => producer.kind === kind)) {
+      throw new ProtocolError(ErrorCode.OutOfOrder, `already producing ${kind}; close that producer first`);
+    }
+    const producer = await mediaCall(() => transport.produce({ kind, rtpParameters }));
+    if (this.#closed) {
+      producer.close();
+      throw new ProtocolError(ErrorCode.OutOfOrder, 'session closed');
+    }
+    this.#producers.set(producer.id, producer);
+    producer.observer.on('close', () => this.#producers.delete(producer.id));
+    this.emit('producer', producer);
+    return producer;
+  }
+
+  closeProducer(producerId: string): void {
+    const producer = this.#producers.get(producerId);
+    if (!producer) throw new ProtocolError(ErrorCode.UnknownId, `no producer ${producerId} in this session`);
+    producer.close();
+  }
+
+  /** Creates a paused consumer of a producer living on this user's router; the client resumes it. */
+  async consume(
+    producerId: string,
+    options: { preferredLayers?: types.ConsumerLayers } = {},
+  ): Promise<types.Consumer | null> {
+    const transport = this.#transports.get('recv');
+    const rtpCapabilities = this.#rtpCapabilities;
+    if (!transport || !rtpCapabilities || !this.router.canConsume({ producerId, rtpCapabilities })) return null;
+    const consumer = await transport.consume({
+      producerId,
+      rtpCapabilities,
+      paused: true,
+      ...(options.preferredLayers ? { preferredLayers: options.preferredLayers } : {}),
+    });
+    this.#consumers.set(consumer.id, consumer);
+    consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
+    return consumer;
+  }
+
+  async resumeConsumer(consumerId: string): Promise<void> {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) throw new ProtocolError(ErrorCode.UnknownId, `no consumer ${consumerId} in this session`);
+    await mediaCall(() => consumer.resume());
+  }
+
+  /** Applies new bitrate caps: to the send transport now, to new transports later. */
+  async setCaps(caps: TransportCaps): Promise<void> {
+    this.#caps = caps;
+    await this.#transports.get('send')?.setMaxIncomingBitrate(caps.maxIncomingBitrate);
+  }
+
+  /** Closes every transport (and with them producers and consumers). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const transport of this.#transports.values()) transport.close();
+    this.#transports.clear();
+    this.removeAllListeners();
+  }
+
+  #ownTransport(transportId: string): types.WebRtcTransport {
+    this.#assertOpen();
+    for (const transport of this.#transports.values()) {
+      if (transport.id === transportId) return transport;
+    }
+    throw new ProtocolError(ErrorCode.UnknownId, `no transport ${transportId} in this session`);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ProtocolError(ErrorCode.OutOfOrder, 'media for this session is closed');
+  }
+}
+
+/** Runs a mediasoup call whose failure is the client's doing (bad parameters, wrong state): it becomes a media-error reply. */
+async function mediaCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new ProtocolError(ErrorCode.MediaError, error instanceof Error ? error.message : String(error));
+  }
+}

@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const repoRoot = new URL('../..', import.meta.url).pathname;
+
+/** Environment for a test server: loopback only, free ports, short timers. */
+export const testServerEnv: Record<string, string> = {
+  PORT: '0',
+  HOST: '127.0.0.1',
+  MEDIA_LISTEN_IP: '127.0.0.1',
+  ANNOUNCED_ADDRESS: '127.0.0.1',
+  MEDIA_PORT: '0',
+  WORKERS: '2',
+  LOG_LEVEL: 'info',
+  MAX_CONNECTIONS_PER_IP: '200',
+  MESSAGES_PER_SECOND_PER_IP: '2000',
+};
+
+export type ServerProcess = {
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Log lines so far (JSON from pino). */
+  readonly logs: string[];
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+};
+
+/**
+ * Runs the built server (`node server/dist/main.js`, what `npm start` runs) as a child process and
+ * waits for its "listening" line. Logs go to test-results/<name>.log as well.
+ */
+export async function startServerProcess(name: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const logDir = join(repoRoot, 'test-results');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = createWriteStream(join(logDir, `${name}.log`));
+  const child = spawn(process.execPath, [join(repoRoot, 'server/dist/main.js')], {
+    cwd: repoRoot,
+    env: { ...process.env, DATA_DIR: join(logDir, `${name}-data`), ...testServerEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  child.stderr?.pipe(logFile);
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server ${name} did not start in 30 s`)), 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server ${name} exited with ${code} before listening; see test-results/${name}.log`));
+    });
+    lines.on('line', (line) => {
+      logs.push(line);
+      logFile.write(`${line}\n`);
+      if (line.includes('"Meetopia listening"')) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).port);
+      }
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    logs,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = await once(child, 'exit');
+      logFile.end();
+      return code as number | null;
+    },
+  };
+}
+
+/** GET a JSON document from the server. */
+export async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return (await response.json()) as T;
+}

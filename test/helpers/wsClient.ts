@@ -1,0 +1,138 @@
+import {
+  type HelloResult,
+  type NotificationOf,
+  type NotificationType,
+  type ParamsOf,
+  parseServerMessage,
+  type RequestType,
+  type ResultOf,
+  type ServerMessage,
+} from '@meetopia/protocol';
+import WebSocket from 'ws';
+
+/** An error reply from the server. */
+export class ErrorReply extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+type Waiter = {
+  type: string;
+  resolve: (message: ServerMessage) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+};
+
+/** A protocol client for integration tests: requests, notifications, raw frames. */
+export class TestClient {
+  readonly messages: ServerMessage[] = [];
+  /** Error replies that answered no request (bad JSON, oversized frames, rate limiting). */
+  readonly orphanErrors: Array<{ id: number | null; code: string; message: string }> = [];
+  hello: HelloResult | null = null;
+  #nextId = 1;
+  #pending = new Map<number, { resolve: (data: unknown) => void; reject: (error: Error) => void }>();
+  #waiters: Waiter[] = [];
+  /** Index in `messages` of the first notification not yet consumed by `next()`. */
+  #cursor = 0;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.#onFrame(data.toString()));
+  }
+
+  static async connect(url: string, options: { origin?: string | null; autoPong?: boolean } = {}): Promise<TestClient> {
+    const origin = options.origin === undefined ? new URL(url).origin.replace(/^ws/, 'http') : options.origin;
+    const ws = new WebSocket(url, { ...(origin ? { origin } : {}), autoPong: options.autoPong ?? true });
+    const client = new TestClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
+    });
+    return client;
+  }
+
+  /** Connects and sends hello (optionally resuming). */
+  static async join(url: string, resumeToken?: string): Promise<TestClient> {
+    const client = await TestClient.connect(url);
+    client.hello = await client.request('hello', resumeToken ? { resumeToken } : {});
+    return client;
+  }
+
+  request<Type extends RequestType>(type: Type, params: ParamsOf<Type>): Promise<ResultOf<Type>> {
+    const id = this.#nextId++;
+    this.ws.send(JSON.stringify({ ...params, id, type }));
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve: (data) => resolve(data as ResultOf<Type>), reject });
+    });
+  }
+
+  /** Sends a frame as is. */
+  sendRaw(frame: string | Buffer): void {
+    this.ws.send(frame);
+  }
+
+  /** Resolves with the next notification of this type not yet consumed (waiting for it if needed). */
+  next<Type extends NotificationType>(type: Type, timeoutMs = 5000): Promise<NotificationOf<Type>> {
+    for (let i = this.#cursor; i < this.messages.length; i += 1) {
+      const message = this.messages[i];
+      if (message?.type === type) {
+        this.messages.splice(i, 1);
+        return Promise.resolve(message as NotificationOf<Type>);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((waiter) => waiter.timer !== timer);
+        reject(new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.messages.map((m) => m.type))}`));
+      }, timeoutMs);
+      this.#waiters.push({ type, resolve: (message) => resolve(message as NotificationOf<Type>), reject, timer });
+    });
+  }
+
+  /** Notifications of this type received and not consumed. */
+  received(type: NotificationType): ServerMessage[] {
+    return this.messages.filter((message) => message.type === type);
+  }
+
+  /** Resolves with the close code. */
+  closed(): Promise<number> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1);
+    return new Promise((resolve) => this.ws.once('close', (code) => resolve(code)));
+  }
+
+  close(code = 1000): Promise<number> {
+    const closed = this.closed();
+    this.ws.close(code);
+    return closed;
+  }
+
+  /** Drops the TCP connection without a close frame (what a network loss looks like). */
+  drop(): void {
+    this.ws.terminate();
+  }
+
+  #onFrame(frame: string): void {
+    const message = parseServerMessage(frame);
+    if (!message) throw new Error(`server sent a frame outside the protocol: ${frame}`);
+    if (message.type === 'response' || message.type === 'error') {
+      const pending = message.id === null ? undefined : this.#pending.get(message.id);
+      if (message.id !== null) this.#pending.delete(message.id);
+      if (message.type === 'response') pending?.resolve(message.data);
+      else if (pending) pending.reject(new ErrorReply(message.error.code, message.error.message));
+      else this.orphanErrors.push({ id: message.id, ...message.error });
+      return;
+    }
+    const waiter = this.#waiters.find((candidate) => candidate.type === message.type);
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      this.#waiters = this.#waiters.filter((candidate) => candidate !== waiter);
+      waiter.resolve(message);
+      return;
+    }
+    this.messages.push(message);
+  }
+}
