@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import { Lobby } from './matchmaking/Lobby.js';
 import { QualityMonitor } from './quality/QualityMonitor.js';
 import { SessionService } from './session/SessionService.js';
+import { ProducerPipes } from './sfu/ProducerPipes.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
 import { RequestHandler } from './signaling/RequestHandler.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
@@ -35,10 +36,11 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const simulcast = await SimulcastSettings.load(join(config.dataDir, 'simulcast.json'), logger);
   const turn = new TurnCredentials(config.turn, now);
   const quality = new QualityMonitor();
+  const pipes = new ProducerPipes({ portRange: config.media.pipePortRange, idleMs: config.media.pipeIdleMs });
   const lobby = new Lobby({
     cooldownMs: config.rematchCooldownMs,
     now,
-    pipePortRange: config.media.pipePortRange,
+    pipes,
     logger: logger.child({ component: 'lobby' }),
   });
   const sessions = new SessionService({ config, pool, lobby, turn, simulcast, logger, now });
@@ -53,6 +55,8 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     startedAt,
     staticDir,
     trustProxy: config.trustProxy,
+    adminToken: config.adminToken,
+    simulcast,
     logger,
   });
   const server = createServer(app);
@@ -76,6 +80,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
       signaling.stopAccepting();
       server.close();
       await sessions.shutdown(config.shutdownGraceMs);
+      pipes.close();
       server.closeAllConnections();
       await pool.close();
     })();

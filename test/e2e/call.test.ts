@@ -1,16 +1,60 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openUser, waitForRemoteFrames, waitForStatus } from '../helpers/browser.js';
+import { inboundVideo, launchChromium, openUser, waitForRemoteFrames, waitForStatus } from '../helpers/browser.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 
-describe('a call between two strangers in Chromium', () => {
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+
+type MediaStats = Array<{
+  sessionId: string;
+  pairId: string | null;
+  producers: Array<{ kind: string; streams: Array<{ rid?: string; byteCount: number }> }>;
+  consumers: Array<{ kind: string; outbound: { byteCount: number } | null }>;
+}>;
+
+async function mediaStats(server: ServerProcess): Promise<MediaStats> {
+  const response = await fetch(`${server.url}/api/admin/media`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as MediaStats;
+}
+
+/** Ids of the transports the page uses, to prove Next does not create new ones. */
+async function transportIds(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const media = (
+      window as unknown as { meetopia: { media: { sendTransport?: { id: string }; recvTransport?: { id: string } } } }
+    ).meetopia.media;
+    return [media.sendTransport?.id ?? '', media.recvTransport?.id ?? ''];
+  });
+}
+
+/** Presses Stop when the user is waiting or matched, and waits until they are idle. */
+async function stopIfActive(page: Page): Promise<void> {
+  const stop = page.getByTestId('stop');
+  if (await stop.isEnabled()) await stop.click();
+  await waitForStatus(page, 'connected');
+}
+
+async function chatLines(page: Page): Promise<Array<{ from: string | null; text: string }>> {
+  return page
+    .getByTestId('chat-log')
+    .locator('li')
+    .evaluateAll((items) =>
+      items.map((item) => ({ from: item.getAttribute('data-from'), text: item.textContent ?? '' })),
+    );
+}
+
+describe('strangers in Chromium, through the SFU', () => {
   let server: ServerProcess;
   let browser: Browser;
   let alice: Page;
   let bob: Page;
+  let carol: Page;
 
   beforeAll(async () => {
-    server = await startServerProcess('e2e-call');
+    server = await startServerProcess('e2e-call', { ADMIN_TOKEN, REMATCH_COOLDOWN_MS: '60000' });
     browser = await launchChromium();
   });
 
@@ -19,7 +63,7 @@ describe('a call between two strangers in Chromium', () => {
     await server?.stop();
   });
 
-  it("both users click Start, get matched, and decode each other's video through the SFU", async () => {
+  it("two users click Start, get matched and decode each other's video through mediasoup", async () => {
     alice = await openUser(browser, server.url);
     bob = await openUser(browser, server.url);
     await waitForStatus(alice, 'connected');
@@ -29,9 +73,117 @@ describe('a call between two strangers in Chromium', () => {
     await bob.getByTestId('start').click();
     await waitForStatus(alice, 'matched');
     await waitForStatus(bob, 'matched');
-    const aliceSees = await waitForRemoteFrames(alice, { after: 10 });
-    const bobSees = await waitForRemoteFrames(bob, { after: 10 });
+    expect(await alice.getByTestId('status').getAttribute('data-media')).toBe('video');
+
+    const aliceSees = await waitForRemoteFrames(alice, { after: 30 });
+    const bobSees = await waitForRemoteFrames(bob, { after: 30 });
     expect(aliceSees.frameWidth).toBeGreaterThan(0);
     expect(bobSees.frameWidth).toBeGreaterThan(0);
+
+    // The server saw the same media: every producer received bytes on all three simulcast
+    // layers, and every consumer sent bytes to the other side.
+    const stats = await mediaStats(server);
+    const paired = stats.filter((session) => session.pairId !== null);
+    expect(paired).toHaveLength(2);
+    for (const session of paired) {
+      const video = session.producers.find((producer) => producer.kind === 'video');
+      expect(video?.streams.map((stream) => stream.rid).sort()).toEqual(['r0', 'r1', 'r2']);
+      for (const stream of video?.streams ?? []) expect(stream.byteCount).toBeGreaterThan(0);
+      expect(session.producers.find((producer) => producer.kind === 'audio')?.streams[0]?.byteCount).toBeGreaterThan(0);
+      const consumed = session.consumers.find((consumer) => consumer.kind === 'video');
+      expect(consumed?.outbound?.byteCount).toBeGreaterThan(0);
+    }
+  });
+
+  it('a chat message reaches the partner', async () => {
+    await alice.getByTestId('chat-input').fill('hello from alice');
+    await alice.getByTestId('chat-send').click();
+    await bob.getByTestId('chat-log').locator('li[data-from="peer"]', { hasText: 'hello from alice' }).waitFor();
+    expect(await chatLines(alice)).toEqual([{ from: 'me', text: expect.stringContaining('hello from alice') }]);
+    await bob.getByTestId('chat-input').fill('hi alice');
+    await bob.getByTestId('chat-input').press('Enter');
+    await alice.getByTestId('chat-log').locator('li[data-from="peer"]', { hasText: 'hi alice' }).waitFor();
+  });
+
+  it('Next with a third user waiting re-matches on the same transports and video flows again', async () => {
+    carol = await openUser(browser, server.url);
+    await waitForStatus(carol, 'connected');
+    await carol.getByTestId('start').click();
+    await waitForStatus(carol, 'waiting');
+    const before = await transportIds(alice);
+    const framesBefore = (await inboundVideo(alice))?.framesDecoded ?? 0;
+
+    await alice.getByTestId('next').click();
+    await waitForStatus(alice, 'matched');
+    await waitForStatus(carol, 'matched');
+    await waitForStatus(bob, 'waiting');
+    expect(await chatLines(alice)).toEqual([]);
+
+    await waitForRemoteFrames(carol, { after: 10 });
+    const aliceNow = await waitForRemoteFrames(alice, { after: 10 });
+    expect(aliceNow.framesDecoded).not.toBe(framesBefore);
+    // A skip swaps producers and consumers only: no new transport, so no new ICE or DTLS.
+    expect(await transportIds(alice)).toEqual(before);
+  });
+
+  it('Stop returns the partner to waiting', async () => {
+    await carol.getByTestId('stop').click();
+    await waitForStatus(carol, 'connected');
+    await waitForStatus(alice, 'waiting');
+    await alice.getByTestId('notice').filter({ hasText: 'Stranger left' }).waitFor();
+  });
+
+  it('Esc skips to the next stranger', async () => {
+    await carol.getByTestId('start').click();
+    await waitForStatus(carol, 'matched');
+    const partner = (await alice.getByTestId('status').getAttribute('data-status')) === 'matched' ? alice : bob;
+    const other = partner === alice ? bob : alice;
+    await partner.keyboard.press('Escape');
+    await waitForStatus(partner, 'waiting');
+    // Carol meets the user who was waiting; the one who pressed Esc waits (their last two
+    // partners are in the skip cooldown).
+    await waitForStatus(carol, 'matched');
+    await waitForStatus(other, 'matched');
+  });
+
+  it('without camera access the user is matched in text mode and can chat', async () => {
+    for (const page of [alice, bob, carol]) await stopIfActive(page);
+    const dave = await openUser(browser, server.url, { denyCamera: true });
+    await waitForStatus(dave, 'connected');
+    await dave.getByTestId('start').click();
+    await waitForStatus(dave, 'waiting');
+    expect(await dave.getByTestId('status').getAttribute('data-media')).toBe('text');
+    await dave.getByTestId('notice').filter({ hasText: 'camera access was refused' }).waitFor();
+
+    await alice.getByTestId('start').click();
+    await waitForStatus(dave, 'matched');
+    await waitForStatus(alice, 'matched');
+    await alice.getByTestId('peer-media').filter({ hasText: 'text mode' }).waitFor();
+    // Dave still sees Alice's video; Alice sees no video from Dave but they can chat.
+    await waitForRemoteFrames(dave, { after: 10 });
+    await dave.getByTestId('chat-input').fill('no camera here');
+    await dave.getByTestId('chat-send').click();
+    await alice.getByTestId('chat-log').locator('li[data-from="peer"]', { hasText: 'no camera here' }).waitFor();
+    await dave.close();
+  });
+
+  it('fits a phone-sized screen', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 375, height: 667 },
+      permissions: ['camera', 'microphone'],
+    });
+    const phone = await context.newPage();
+    await phone.goto(server.url);
+    await waitForStatus(phone, 'connected');
+    for (const id of ['start', 'next', 'stop', 'chat-input', 'chat-send', 'remote-video', 'local-video', 'status']) {
+      const box = await phone.getByTestId(id).boundingBox();
+      expect(box, id).not.toBeNull();
+      expect(box?.x ?? -1, id).toBeGreaterThanOrEqual(0);
+      expect((box?.x ?? 0) + (box?.width ?? 0), id).toBeLessThanOrEqual(375);
+      expect((box?.y ?? 0) + (box?.height ?? 0), id).toBeLessThanOrEqual(667);
+    }
+    const scrollWidth = await phone.evaluate(() => document.documentElement.scrollWidth);
+    expect(scrollWidth).toBeLessThanOrEqual(375);
+    await context.close();
   });
 });

@@ -43,10 +43,20 @@ export async function startServerProcess(name: string, env: Record<string, strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  // Never leave a server behind: not when start-up fails, not when this process exits.
+  const killChild = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killChild);
   child.stderr?.pipe(logFile);
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server ${name} did not start in 30 s`)), 30_000);
+    const timer = setTimeout(() => {
+      killChild();
+      reject(
+        new Error(`server ${name} did not log "Meetopia listening" within 30 s (LOG_LEVEL must be info or lower)`),
+      );
+    }, 30_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server ${name} exited with ${code} before listening; see test-results/${name}.log`));
@@ -66,6 +76,7 @@ export async function startServerProcess(name: string, env: Record<string, strin
     child,
     logs,
     async stop(signal = 'SIGTERM') {
+      process.off('exit', killChild);
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       const [code] = await once(child, 'exit');

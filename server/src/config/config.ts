@@ -55,6 +55,8 @@ const envSchema = z.object({
   PIPE_MIN_PORT: integer(1024, 65535).default(41000),
   PIPE_MAX_PORT: integer(1024, 65535).default(41999),
   WORKERS: integer(1, 64).optional(),
+  /** How long a producer piped to another worker stays piped after its last use. */
+  PIPE_IDLE_MS: integer(0, 3_600_000).default(120_000),
   MEDIASOUP_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
   MEDIASOUP_WORKER_BIN: z.string().optional(),
   MAX_CONNECTIONS_PER_IP: integer(1, 100_000).default(20),
@@ -92,6 +94,7 @@ export type Config = Readonly<{
     announcedAddress: string;
     basePort: number;
     pipePortRange: Readonly<{ min: number; max: number }>;
+    pipeIdleMs: number;
     workers: number;
     logLevel: z.infer<typeof envSchema>['MEDIASOUP_LOG_LEVEL'];
     workerBin: string | undefined;
@@ -162,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       announcedAddress: e.ANNOUNCED_ADDRESS ?? guessAnnouncedAddress(e.MEDIA_LISTEN_IP),
       basePort: e.MEDIA_PORT,
       pipePortRange: Object.freeze({ min: e.PIPE_MIN_PORT, max: e.PIPE_MAX_PORT }),
+      pipeIdleMs: e.PIPE_IDLE_MS,
       workers,
       logLevel: e.MEDIASOUP_LOG_LEVEL,
       workerBin: e.MEDIASOUP_WORKER_BIN,

@@ -2,17 +2,21 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
 import type { Logger } from '../logger.js';
+import { createAdminApi } from './admin.js';
 import { buildStatus, type StatusSources } from './status.js';
 
 export type HttpAppOptions = StatusSources & {
   /** Built client (Vite output); served with an index.html fallback for client routes such as /admin. */
   staticDir: string;
   trustProxy: boolean;
+  adminToken: string | undefined;
+  simulcast: SimulcastSettings;
   logger: Logger;
 };
 
-/** Express app: health, status and the static client. */
+/** Express app: health, status, admin API and the static client. */
 export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -41,6 +45,16 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.get('/status', async (_request, response) => {
     response.set('Cache-Control', 'no-store').json(await buildStatus(options));
   });
+
+  app.use(
+    '/api/admin',
+    createAdminApi({
+      token: options.adminToken,
+      simulcast: options.simulcast,
+      sessions: options.sessions,
+      logger: options.logger,
+    }),
+  );
 
   if (existsSync(options.staticDir)) {
     app.use(express.static(options.staticDir, { index: 'index.html', maxAge: '1h' }));

@@ -11,12 +11,13 @@ import type { Logger } from '../logger.js';
 import { Pair } from '../session/Pair.js';
 import type { Session } from '../session/Session.js';
 import { type MediaPeer, PairMedia } from '../sfu/PairMedia.js';
+import type { ProducerPipes } from '../sfu/ProducerPipes.js';
 import { Matcher } from './Matcher.js';
 
 export type LobbyOptions = {
   cooldownMs: number;
   now: () => number;
-  pipePortRange: { min: number; max: number };
+  pipes: ProducerPipes;
   logger: Logger;
   /** Hands every new video consumer to layer adaptation. */
   onVideoConsumer?: (consumer: types.Consumer, receiver: MediaPeer) => void;
@@ -42,7 +43,12 @@ export class Lobby {
   constructor(options: LobbyOptions) {
     this.#options = options;
     this.#logger = options.logger;
-    this.#matcher = new Matcher<Session>({ cooldownMs: options.cooldownMs, now: options.now });
+    this.#matcher = new Matcher<Session>({
+      cooldownMs: options.cooldownMs,
+      now: options.now,
+      // Partners on the same worker need no pipe between routers.
+      prefers: (a, b) => a.media.worker === b.media.worker,
+    });
   }
 
   get waiting(): number {
@@ -82,10 +88,11 @@ export class Lobby {
       ]),
     );
     this.#matcher.keepApart(session, partner);
-    // The one who pressed Next is queued first: they asked for someone new right now.
-    this.#enqueue(session);
+    // The one who pressed Next goes first: they asked for someone new right now. The one they
+    // skipped waits in line like anyone else.
+    this.#enqueue(session, { priority: true });
     this.#enqueue(partner);
-    this.#drain();
+    this.#drain([session, partner]);
   }
 
   stop(session: Session): void {
@@ -189,9 +196,9 @@ export class Lobby {
     this.#waitingSince.delete(session);
   }
 
-  #drain(): void {
+  #drain(avoid?: readonly [Session, Session]): void {
     const now = this.#options.now();
-    for (const [a, b] of this.#matcher.drain()) {
+    for (const [a, b] of this.#matcher.drain(avoid)) {
       const waitedMs = [a, b].map((session) => now - (this.#waitingSince.get(session) ?? now));
       this.#waitingSince.delete(a);
       this.#waitingSince.delete(b);
@@ -205,7 +212,7 @@ export class Lobby {
       a,
       b,
       {
-        pipePortRange: this.#options.pipePortRange,
+        pipes: this.#options.pipes,
         ...(this.#options.onVideoConsumer ? { onVideoConsumer: this.#options.onVideoConsumer } : {}),
       },
       this.#logger,

@@ -63,12 +63,33 @@ describe('Matcher', () => {
       expect(queue.drain()).toEqual([['a', 'b']]);
     });
 
-    it('with no cooldown, a skipped pair can meet again at once', () => {
+    it('with no cooldown, a skipped pair can meet again at once when nobody else waits', () => {
       const { queue } = matcher(0);
       queue.keepApart('a', 'b');
       queue.enqueue('a');
       queue.enqueue('b');
       expect(queue.drain()).toEqual([['a', 'b']]);
+    });
+
+    it('keeps an avoided pair apart for that drain only', () => {
+      const { queue } = matcher(0);
+      queue.enqueue('a');
+      queue.enqueue('b');
+      expect(queue.drain(['a', 'b'])).toEqual([]);
+      expect(queue.drain()).toEqual([['a', 'b']]);
+    });
+
+    it('the user who pressed Next meets the waiting user, not their skipped partner, despite preferences', () => {
+      const queue = new Matcher<string>({
+        cooldownMs: 0,
+        now: () => 0,
+        prefers: (x, y) => x !== 'skipper' && y !== 'skipper',
+      });
+      queue.enqueue('waiting');
+      queue.enqueue('skipper', { priority: true });
+      queue.enqueue('skipped');
+      expect(queue.drain(['skipper', 'skipped'])).toEqual([['skipper', 'waiting']]);
+      expect(queue.has('skipped')).toBe(true);
     });
   });
 
@@ -80,6 +101,19 @@ describe('Matcher', () => {
     queue.enqueue(a);
     queue.enqueue(b);
     expect(queue.drain()).toEqual([[c, a]]);
+  });
+
+  it('prefers a partner the longest waiter prefers, without making anyone wait', () => {
+    const workers: Record<string, number> = { a: 0, b: 1, c: 0, d: 1 };
+    const queue = new Matcher<string>({ cooldownMs: 0, now: () => 0, prefers: (x, y) => workers[x] === workers[y] });
+    for (const id of ['a', 'b', 'c', 'd']) queue.enqueue(id);
+    expect(queue.drain()).toEqual([
+      ['a', 'c'],
+      ['b', 'd'],
+    ]);
+    queue.enqueue('a');
+    queue.enqueue('b');
+    expect(queue.drain()).toEqual([['a', 'b']]);
   });
 
   describe('enqueue() with priority', () => {

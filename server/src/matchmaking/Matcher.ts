@@ -7,12 +7,18 @@
  *   whose partner vanished has already waited);
  * - a user is never paired with themselves (an id is in the queue at most once);
  * - two users who just parted (a skip) are not paired again until `cooldownMs` has passed, so
- *   that Next really brings someone new whenever someone else is waiting.
+ *   that Next really brings someone new whenever someone else is waiting;
+ * - among the users a waiter may be paired with, a preferred one is taken first.
  */
-export type MatcherOptions = {
+export type MatcherOptions<Id> = {
   /** How long two users who just parted are kept apart. */
   cooldownMs: number;
   now: () => number;
+  /**
+   * Partners this user would rather have (e.g. on the same media worker). The longest waiter is
+   * still matched at once; the preference only chooses among those waiting.
+   */
+  prefers?: (a: Id, b: Id) => boolean;
 };
 
 export class Matcher<Id> {
@@ -22,9 +28,9 @@ export class Matcher<Id> {
   #priority = new Set<Id>();
   /** For each user, the users they are kept apart from and when that ends (stored both ways). */
   #apart = new Map<Id, Map<Id, number>>();
-  readonly #options: MatcherOptions;
+  readonly #options: MatcherOptions<Id>;
 
-  constructor(options: MatcherOptions) {
+  constructor(options: MatcherOptions<Id>) {
     this.#options = options;
   }
 
@@ -65,7 +71,7 @@ export class Matcher<Id> {
     for (const [x, y] of [
       [a, b],
       [b, a],
-    ]) {
+    ] as const) {
       let bans = this.#apart.get(x);
       if (!bans) {
         bans = new Map();
@@ -86,13 +92,23 @@ export class Matcher<Id> {
     return earliest;
   }
 
-  /** Forms as many pairs as the rules allow, removing them from the queue, oldest waiters first. */
-  drain(): Array<[Id, Id]> {
+  /**
+   * Forms as many pairs as the rules allow, removing them from the queue, oldest waiters first.
+   * `avoid` keeps one more pair apart for this drain only (two users who parted this instant,
+   * even with no cooldown configured).
+   */
+  drain(avoid?: readonly [Id, Id]): Array<[Id, Id]> {
     this.#expireCooldowns();
     const pairs: Array<[Id, Id]> = [];
     let i = 0;
     for (let first = this.#queue[i]; first !== undefined; first = this.#queue[i]) {
-      const partnerIndex = this.#queue.findIndex((other, j) => j > i && !this.#isApart(first, other));
+      const avoided = (other: Id) =>
+        avoid !== undefined &&
+        ((avoid[0] === first && avoid[1] === other) || (avoid[1] === first && avoid[0] === other));
+      const allowed = (other: Id, j: number) => j > i && !this.#isApart(first, other) && !avoided(other);
+      const prefers = this.#options.prefers;
+      let partnerIndex = prefers ? this.#queue.findIndex((other, j) => allowed(other, j) && prefers(first, other)) : -1;
+      if (partnerIndex === -1) partnerIndex = this.#queue.findIndex(allowed);
       const partner = this.#queue[partnerIndex];
       if (partner === undefined) {
         i += 1;

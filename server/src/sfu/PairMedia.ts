@@ -1,6 +1,7 @@
 import { type NotificationOf, rtpParametersSchema } from '@meetopia/protocol';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.js';
+import type { PipeLease, ProducerPipes } from './ProducerPipes.js';
 import type { UserMedia } from './UserMedia.js';
 
 /** One side of a pair, as the media layer needs it. */
@@ -16,12 +17,12 @@ type Link = {
   producerId: string;
   consumer: types.Consumer;
   /** Set when sender and receiver are on different workers. */
-  pipe: { pipeConsumer?: types.Consumer; pipeProducer?: types.Producer } | undefined;
+  pipe: PipeLease | undefined;
 };
 
 export type PairMediaOptions = {
-  /** Loopback port range for the pipe transports between workers. */
-  pipePortRange: { min: number; max: number };
+  /** Warm pipes between workers' routers, shared with other pairs. */
+  pipes: ProducerPipes;
   /** Called for every new video consumer, so layer adaptation can take it over. */
   onVideoConsumer?: (consumer: types.Consumer, receiver: MediaPeer) => void;
 };
@@ -89,19 +90,12 @@ export class PairMedia {
   }
 
   async #link(key: string, producer: types.Producer, sender: MediaPeer, receiver: MediaPeer): Promise<void> {
-    let pipe: Link['pipe'];
-    if (sender.media.router !== receiver.media.router) {
-      // keepId (the default) gives the piped producer the original's id on the receiver's router.
-      pipe = await sender.media.router.pipeToRouter({
-        producerId: producer.id,
-        router: receiver.media.router,
-        listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: this.#options.pipePortRange },
-      });
-    }
-    const closePipe = () => {
-      pipe?.pipeProducer?.close();
-      pipe?.pipeConsumer?.close();
-    };
+    // On another worker the producer is piped in under the same id (kept warm for later pairs).
+    const pipe =
+      sender.media.router === receiver.media.router
+        ? undefined
+        : await this.#options.pipes.acquire(producer, sender.media.router, receiver.media.router);
+    const closePipe = () => pipe?.release();
     const consumer = await receiver.media.consume(producer.id, {
       preferredLayers: { spatialLayer: 2, temporalLayer: 2 },
     });

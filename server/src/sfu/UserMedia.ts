@@ -12,6 +12,13 @@ import type { MediaWorker } from './WorkerPool.js';
 
 export type Direction = 'send' | 'recv';
 
+/**
+ * Chrome's encoder ignores a key frame request that comes within 300 ms of the previous one;
+ * mediasoup then re-asks only after a second, and the new partner's video starts ~1 s late.
+ * With this delay mediasoup holds such a request and sends it once the window has passed.
+ */
+export const KEY_FRAME_REQUEST_DELAY_MS = 350;
+
 type UserMediaEvents = {
   /** A producer appeared (the partner's side should consume it). */
   producer: [types.Producer];
@@ -144,13 +151,16 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
     if (this.producers.some((producer) => producer.kind === kind)) {
       throw new ProtocolError(ErrorCode.OutOfOrder, `already producing ${kind}; close that producer first`);
     }
-    const producer = await mediaCall(() => transport.produce({ kind, rtpParameters }));
+    const producer = await mediaCall(() =>
+      transport.produce({ kind, rtpParameters, keyFrameRequestDelay: KEY_FRAME_REQUEST_DELAY_MS }),
+    );
     if (this.#closed) {
       producer.close();
       throw new ProtocolError(ErrorCode.OutOfOrder, 'session closed');
     }
     this.#producers.set(producer.id, producer);
     producer.observer.on('close', () => this.#producers.delete(producer.id));
+    this.#traceKeyFrames(producer, { producerId: producer.id, kind });
     this.emit('producer', producer);
     return producer;
   }
@@ -177,6 +187,13 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
     });
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on('close', () => this.#consumers.delete(consumer.id));
+    this.#traceKeyFrames(consumer, { consumerId: consumer.id, kind: consumer.kind });
+    if (this.#logger.isLevelEnabled('trace')) {
+      this.#logger.trace({ consumerId: consumer.id, producerId, kind: consumer.kind }, 'consumer created');
+      consumer.on('layerschange', (layers) =>
+        this.#logger.trace({ consumerId: consumer.id, layers }, 'consumer layers'),
+      );
+    }
     return consumer;
   }
 
@@ -199,6 +216,16 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
     for (const transport of this.#transports.values()) transport.close();
     this.#transports.clear();
     this.removeAllListeners();
+  }
+
+  /** At LOG_LEVEL=trace, logs mediasoup's key frame, PLI and FIR events (for debugging video start-up). */
+  #traceKeyFrames(entity: types.Producer | types.Consumer, bindings: Record<string, string>): void {
+    if (!this.#logger.isLevelEnabled('trace') || entity.kind !== 'video') return;
+    void entity.enableTraceEvent(['keyframe', 'pli', 'fir']).catch(() => {});
+    const log = (trace: types.ProducerTraceEventData | types.ConsumerTraceEventData) =>
+      this.#logger.trace({ ...bindings, trace }, 'media trace');
+    if ('producerId' in entity) entity.on('trace', log);
+    else entity.on('trace', log);
   }
 
   #ownTransport(transportId: string): types.WebRtcTransport {
