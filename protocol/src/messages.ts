@@ -37,7 +37,7 @@ export const mediaModeSchema = z.enum(['video', 'text']);
 export type MediaMode = z.infer<typeof mediaModeSchema>;
 
 /** Why a user is in text mode; the other side shows a human sentence for each. */
-export const textModeReasonSchema = z.enum(['no-camera', 'permission-denied', 'media-failed']);
+export const textModeReasonSchema = z.enum(['no-camera', 'permission-denied', 'media-failed', 'unsupported']);
 export type TextModeReason = z.infer<typeof textModeReasonSchema>;
 
 function request<Type extends string, Shape extends z.ZodRawShape>(type: Type, shape: Shape) {

@@ -167,6 +167,20 @@ describe('strangers in Chromium, through the SFU', () => {
     await dave.close();
   });
 
+  it('closing the tab ends the call at once: the partner waits again, not held for a reconnect', async () => {
+    for (const page of [alice, bob, carol]) await stopIfActive(page);
+    const leaver = await openUser(browser, server.url);
+    await waitForStatus(leaver, 'connected');
+    await leaver.getByTestId('start').click();
+    await alice.getByTestId('start').click();
+    await waitForStatus(alice, 'matched');
+    const closedAt = Date.now();
+    await leaver.close({ runBeforeUnload: true });
+    await waitForStatus(alice, 'waiting', 3000);
+    expect(Date.now() - closedAt).toBeLessThan(3000);
+    await alice.getByTestId('notice').filter({ hasText: 'Stranger left' }).waitFor();
+  });
+
   it('fits a phone-sized screen', async () => {
     const context = await browser.newContext({
       viewport: { width: 375, height: 667 },

@@ -20,15 +20,34 @@ export const chromiumArgs = [
 export type LaunchOptions = {
   /** Another executable, e.g. a wrapper that runs Chromium inside a network namespace. */
   executablePath?: string;
+  /**
+   * Plain-HTTP origins to treat as secure (camera and WebRTC need a secure context; tests that
+   * reach the server on a namespace address instead of localhost have no TLS).
+   */
+  secureOrigins?: string[];
   extraArgs?: string[];
 };
 
-export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
-  return chromium.launch({
+function launchOptions(options: LaunchOptions) {
+  const secure = options.secureOrigins?.length
+    ? [`--unsafely-treat-insecure-origin-as-secure=${options.secureOrigins.join(',')}`]
+    : [];
+  return {
     executablePath: options.executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: [...chromiumArgs, ...(options.extraArgs ?? [])],
-  });
+    args: [...chromiumArgs, ...secure, ...(options.extraArgs ?? [])],
+  };
+}
+
+export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
+  return chromium.launch(launchOptions(options));
+}
+
+/** A Chromium whose process can be killed, to simulate a user vanishing (no goodbye on the socket). */
+export async function launchKillableChromium(options: LaunchOptions = {}): Promise<{ browser: Browser; kill(): void }> {
+  const server = await chromium.launchServer(launchOptions(options));
+  const browser = await chromium.connect(server.wsEndpoint());
+  return { browser, kill: () => server.process().kill('SIGKILL') };
 }
 
 /** A user: a fresh browser context (own cookies, own camera permission) with the app open. */

@@ -30,6 +30,8 @@ type Waiter = {
 /** A protocol client for integration tests: requests, notifications, raw frames. */
 export class TestClient {
   readonly messages: ServerMessage[] = [];
+  /** The type of every frame received, in arrival order (responses included). */
+  readonly arrivals: string[] = [];
   /** Error replies that answered no request (bad JSON, oversized frames, rate limiting). */
   readonly orphanErrors: Array<{ id: number | null; code: string; message: string }> = [];
   hello: HelloResult | null = null;
@@ -118,6 +120,7 @@ export class TestClient {
   #onFrame(frame: string): void {
     const message = parseServerMessage(frame);
     if (!message) throw new Error(`server sent a frame outside the protocol: ${frame}`);
+    this.arrivals.push(message.type);
     if (message.type === 'response' || message.type === 'error') {
       const pending = message.id === null ? undefined : this.#pending.get(message.id);
       if (message.id !== null) this.#pending.delete(message.id);

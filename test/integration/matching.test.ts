@@ -86,11 +86,19 @@ describe('matching over the real server', () => {
     await expect(b.request('stop', {})).rejects.toMatchObject({ code: 'out-of-order' });
   });
 
-  it('closing the page ends the pair at once (no standby)', async () => {
+  it('a goodbye (close 1000) ends the pair at once, without standby', async () => {
     const [a, b] = await pair();
-    await b.close(1001);
+    await b.close(1000);
     expect((await a.next('unmatched')).reason).toBe('peer-left');
     await a.next('waiting');
+  });
+
+  it('a close without goodbye (1001: browser crashed or killed) holds the pair in standby', async () => {
+    const [a, b] = await pair();
+    await b.close(1001);
+    expect((await a.next('peerConnection')).connected).toBe(false);
+    const status = await getJson<Status>(`${server.httpUrl}/status`);
+    expect(status.connections).toMatchObject({ standby: 1, paired: 2 });
   });
 
   it('chat reaches the partner only, with sender-relative labels', async () => {

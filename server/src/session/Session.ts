@@ -22,6 +22,8 @@ export type SessionSocket = {
   close(code: number, reason: string): void;
   /** Last measured WebSocket round trip, ms (null before the first pong). */
   readonly rttMs: number | null;
+  /** Runs `action` once the response to the current request has been sent. */
+  afterReply(action: () => void): void;
 };
 
 /**

@@ -186,7 +186,8 @@ export class SessionService {
     session.standbySince = null;
     this.#setPresence(session, session.media.iceConnected ? 'active' : 'reconnecting');
     if (wasAway) session.partner?.notify({ type: 'peerConnection', connected: true });
-    this.#options.lobby.restore(session);
+    // Back in the queue only after the client has its snapshot: a match must not overtake it.
+    socket.afterReply(() => this.#options.lobby.restore(session));
     this.#scheduleTurnRefresh(session);
     void session.pair?.media.sync();
     session.logger.info({ presence: session.presence }, 'session resumed');

@@ -45,6 +45,8 @@ export class Connection implements SessionSocket {
   /** Requests run one after the other. */
   #queue: Promise<void> = Promise.resolve();
   #refusedInARow = 0;
+  /** Work to do once the current request's response has been sent. */
+  #afterReply: Array<() => void> = [];
   /** When the unanswered ping was sent, or null. */
   #pingSentAt: number | null = null;
   #pongTimer: NodeJS.Timeout | undefined;
@@ -73,6 +75,11 @@ export class Connection implements SessionSocket {
 
   close(code: number, reason: string): void {
     this.#ws.close(code, reason);
+  }
+
+  /** Runs `action` right after the response to the request being handled is sent. */
+  afterReply(action: () => void): void {
+    this.#afterReply.push(action);
   }
 
   /** Drops the socket without a closing handshake (it stopped answering). */
@@ -133,7 +140,9 @@ export class Connection implements SessionSocket {
     try {
       const data = await this.#options.handle(this, message);
       this.send({ type: 'response', id: message.id, data });
+      for (const action of this.#afterReply.splice(0)) action();
     } catch (error) {
+      this.#afterReply = [];
       if (error instanceof ProtocolError) {
         this.#replyError(message.id, error.code, error.message);
       } else {

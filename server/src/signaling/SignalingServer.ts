@@ -16,8 +16,12 @@ export type SignalingServerOptions = {
   sessions: SessionService;
 };
 
-/** Close codes a browser sends when the page goes away on purpose: the user left, no standby. */
-const CLEAN_CLOSE_CODES = new Set([1000, 1001]);
+/**
+ * The client's explicit goodbye (sent from `pagehide`): the user left, no standby. Not 1001:
+ * Chromium also sends "going away" when the browser crashes or is killed, and that user may
+ * well come back.
+ */
+const GOODBYE_CLOSE_CODE = 1000;
 
 /**
  * The WebSocket endpoint on `/ws`: checks the path, the Origin and the per-IP connection limit
@@ -114,7 +118,7 @@ export class SignalingServer {
     if (remaining <= 0) this.#connectionsPerIp.delete(connection.ip);
     else this.#connectionsPerIp.set(connection.ip, remaining);
     if (connection.session) {
-      this.#options.sessions.socketClosed(connection.session, connection, CLEAN_CLOSE_CODES.has(code));
+      this.#options.sessions.socketClosed(connection.session, connection, code === GOODBYE_CLOSE_CODE);
     }
   }
 

@@ -10,6 +10,7 @@ import type {
 } from '@meetopia/protocol';
 import { Device } from 'mediasoup-client';
 import type { Consumer, MediaKind, Producer, Transport } from 'mediasoup-client/types';
+import { MediaHealth } from './MediaHealth.js';
 import { collectQualityReport, type StatsBaseline } from './stats.js';
 
 /** The part of the signaling client media needs. */
@@ -28,14 +29,10 @@ export type MediaSessionEvents = {
 
 type Direction = 'send' | 'recv';
 
-/** Wait this long in `disconnected` before restarting ICE (it often recovers by itself). */
-const DISCONNECTED_GRACE_MS = 2000;
-/** Failed restarts in a row after which media counts as failing. */
-const FAILING_AFTER_RESTARTS = 2;
-/** Media that has not connected this long after setup counts as failing. */
-const CONNECT_DEADLINE_MS = 8000;
-/** Period of background ICE restarts while media is failing. */
-const BACKGROUND_RETRY_MS = 5000;
+/** How often transport health is re-evaluated (restarts, reconnecting, text fallback). */
+const HEALTH_CHECK_MS = 500;
+/** A publishing transport that has received nothing for this long is stalled. */
+const STALL_AFTER_MS = 2000;
 
 /**
  * mediasoup-client side of a user's media: device, one send and one receive transport kept
@@ -45,7 +42,8 @@ const BACKGROUND_RETRY_MS = 5000;
 export class MediaSession {
   readonly #signal: SignalingPort;
   readonly #events: MediaSessionEvents;
-  readonly #device = new Device();
+  /** Null where the browser (or a non-HTTPS page) cannot do WebRTC. */
+  readonly #device: Device | null;
   readonly #transports = new Map<Direction, Transport>();
   readonly #producers = new Map<MediaKind, Producer>();
   readonly #consumers = new Map<string, Consumer>();
@@ -54,18 +52,22 @@ export class MediaSession {
   #iceServers: IceServer[] = [];
   #iceTransportPolicy: RTCIceTransportPolicy = 'all';
   #queue: Promise<unknown> = Promise.resolve();
-  /** Per direction: the pending `disconnected` grace timer. */
-  readonly #graceTimers = new Map<Direction, ReturnType<typeof setTimeout>>();
-  #failedRestarts = 0;
+  readonly #health = new MediaHealth();
+  /** Directions whose current transport has been connected at least once. */
+  readonly #everConnected = new Set<Direction>();
+  readonly #healthTimer: ReturnType<typeof setInterval>;
+  #reconnecting = false;
   #failing = false;
-  #connectDeadline: ReturnType<typeof setTimeout> | undefined;
-  #backgroundRetry: ReturnType<typeof setInterval> | undefined;
+  /** Bytes the send transport had received, and when that number last grew. */
+  #sendLiveness: { bytes: number; changedAt: number } | null = null;
   #statsBaseline: StatsBaseline = {};
   #closed = false;
 
   constructor(signal: SignalingPort, events: MediaSessionEvents) {
     this.#signal = signal;
     this.#events = events;
+    this.#device = createDevice();
+    this.#healthTimer = setInterval(() => this.#checkHealth(), HEALTH_CHECK_MS);
   }
 
   get sendTransport(): Transport | undefined {
@@ -85,6 +87,11 @@ export class MediaSession {
     return this.#failing;
   }
 
+  /** False where WebRTC is unavailable: the app runs in text mode only. */
+  get supported(): boolean {
+    return this.#device !== null;
+  }
+
   /**
    * Brings local media state in line with the server's after a hello: keeps transports,
    * producers and consumers the server still has, rebuilds the rest.
@@ -95,8 +102,10 @@ export class MediaSession {
       this.#iceServers = hello.iceServers;
       this.#iceTransportPolicy = hello.iceTransportPolicy;
       this.#localStream = localStream;
-      if (!this.#device.loaded) await this.#device.load({ routerRtpCapabilities: hello.routerRtpCapabilities });
-      await this.#signal.request('setRtpCapabilities', { rtpCapabilities: this.#device.rtpCapabilities });
+      const device = this.#device;
+      if (!device) return;
+      if (!device.loaded) await device.load({ routerRtpCapabilities: hello.routerRtpCapabilities });
+      await this.#signal.request('setRtpCapabilities', { rtpCapabilities: device.rtpCapabilities });
 
       const { snapshot } = hello;
       await this.#reconcileTransport('recv', snapshot.transports.recv, true);
@@ -119,7 +128,7 @@ export class MediaSession {
         if (!this.#consumers.has(consumer.consumerId)) await this.#consume(consumer);
       }
       this.#publishRemote();
-      this.#armConnectDeadline();
+      this.#checkHealth();
     });
   }
 
@@ -132,7 +141,7 @@ export class MediaSession {
         producer.close();
         this.#producers.delete(kind);
       }
-      if (!this.#device.loaded) return;
+      if (!this.#device?.loaded) return;
       await this.#reconcileTransport('send', this.sendTransport?.id ?? null, this.#hasLocalTracks());
       await this.#produceMissing();
     });
@@ -184,10 +193,13 @@ export class MediaSession {
     }
   }
 
-  /** ICE restart of every transport now (network changed, or resuming after a socket drop). */
+  /** ICE restart of every transport now (the network changed: new interface, new address). */
   restartAll(): Promise<void> {
     return this.#serial(async () => {
-      for (const direction of this.#transports.keys()) await this.#restartIce(direction);
+      for (const direction of this.#transports.keys()) {
+        this.#health.restarted(direction, Date.now());
+        await this.#restartIce(direction);
+      }
     });
   }
 
@@ -206,8 +218,7 @@ export class MediaSession {
     if (this.#closed) return;
     this.#closed = true;
     this.reset();
-    clearTimeout(this.#connectDeadline);
-    clearInterval(this.#backgroundRetry);
+    clearInterval(this.#healthTimer);
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {
@@ -229,10 +240,11 @@ export class MediaSession {
       if (kept.connectionState !== 'connected') await this.#restartIce(direction);
       return;
     }
+    const device = this.#device;
+    if (!device) return;
     const info = await this.#signal.request('createTransport', { direction });
     const options = { ...info, iceServers: this.#iceServers, iceTransportPolicy: this.#iceTransportPolicy };
-    const transport =
-      direction === 'send' ? this.#device.createSendTransport(options) : this.#device.createRecvTransport(options);
+    const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.#signal.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(callback, errback);
     });
@@ -243,15 +255,22 @@ export class MediaSession {
           .then(({ producerId }) => callback({ id: producerId }), errback);
       });
     }
-    transport.on('connectionstatechange', (state) => this.#onConnectionState(direction, transport, state));
+    transport.on('connectionstatechange', (state) => {
+      if (this.#transports.get(direction) !== transport) return;
+      if (state === 'connected') this.#everConnected.add(direction);
+      this.#checkHealth();
+    });
     this.#transports.set(direction, transport);
+    this.#everConnected.delete(direction);
+    this.#health.forget(direction);
   }
 
   #closeTransport(direction: Direction): void {
     const transport = this.#transports.get(direction);
     if (!transport) return;
     this.#transports.delete(direction);
-    clearTimeout(this.#graceTimers.get(direction));
+    this.#everConnected.delete(direction);
+    this.#health.forget(direction);
     transport.close();
     if (direction === 'recv') for (const id of [...this.#consumers.keys()]) this.#dropConsumer(id);
     else this.#producers.clear();
@@ -310,29 +329,46 @@ export class MediaSession {
     this.#events.onRemoteStream(tracks.length > 0 ? new MediaStream(tracks) : null);
   }
 
-  #onConnectionState(direction: Direction, transport: Transport, state: RTCPeerConnectionState): void {
-    if (this.#transports.get(direction) !== transport) return;
-    clearTimeout(this.#graceTimers.get(direction));
-    if (state === 'connected') {
-      this.#failedRestarts = 0;
-      this.#setFailing(false);
-      this.#updateReconnecting();
-      if ([...this.#transports.values()].every((t) => t.connectionState === 'connected')) {
-        clearTimeout(this.#connectDeadline);
-      }
+  /** Applies the health policy: ICE restarts, the reconnecting flag, text fallback. */
+  #checkHealth(): void {
+    if (this.#closed) return;
+    void this.#sampleSendLiveness();
+    const now = Date.now();
+    const sendStalled = this.#sendLiveness !== null && now - this.#sendLiveness.changedAt >= STALL_AFTER_MS;
+    const views = [...this.#transports].map(([direction, transport]) => ({
+      direction,
+      state: transport.connectionState,
+      carrying: direction === 'send' ? this.#producers.size > 0 : this.#consumers.size > 0,
+      everConnected: this.#everConnected.has(direction),
+      // Both transports share the network: when the send path goes silent, treat both as broken.
+      stalled: sendStalled,
+    }));
+    const decision = this.#health.evaluate(views, now);
+    for (const direction of decision.restart) void this.#serial(() => this.#restartIce(direction));
+    if (decision.reconnecting !== this.#reconnecting) {
+      this.#reconnecting = decision.reconnecting;
+      this.#events.onReconnecting(decision.reconnecting);
+    }
+    if (decision.failing !== this.#failing) {
+      this.#failing = decision.failing;
+      this.#events.onMediaFailing(decision.failing);
+    }
+  }
+
+  /** Tracks whether anything still arrives on the send transport (congestion feedback, RTCP). */
+  async #sampleSendLiveness(): Promise<void> {
+    const transport = this.sendTransport;
+    if (!transport || this.#producers.size === 0 || transport.connectionState !== 'connected') {
+      this.#sendLiveness = null;
       return;
     }
-    this.#updateReconnecting();
-    if (state === 'disconnected') {
-      this.#graceTimers.set(
-        direction,
-        setTimeout(() => void this.#serial(() => this.#restartIce(direction)), DISCONNECTED_GRACE_MS),
-      );
-    } else if (state === 'failed') {
-      this.#failedRestarts += 1;
-      if (this.#failedRestarts >= FAILING_AFTER_RESTARTS) this.#setFailing(true);
-      void this.#serial(() => this.#restartIce(direction));
+    const stats = await transport.getStats().catch(() => undefined);
+    let bytes = 0;
+    for (const stat of stats?.values() ?? []) {
+      if (stat.type === 'transport' && typeof stat.bytesReceived === 'number') bytes += stat.bytesReceived;
     }
+    const now = Date.now();
+    if (!this.#sendLiveness || bytes !== this.#sendLiveness.bytes) this.#sendLiveness = { bytes, changedAt: now };
   }
 
   async #restartIce(direction: Direction): Promise<void> {
@@ -342,36 +378,16 @@ export class MediaSession {
       const { iceParameters } = await this.#signal.request('restartIce', { transportId: transport.id });
       await transport.restartIce({ iceParameters });
     } catch {
-      // Signaling is down: the resume after reconnection restarts ICE again.
+      // Signaling is down: the health check tries again, and so does the resume.
     }
   }
+}
 
-  #updateReconnecting(): void {
-    const reconnecting = [...this.#transports.values()].some(
-      (transport) => transport.connectionState === 'disconnected' || transport.connectionState === 'failed',
-    );
-    this.#events.onReconnecting(reconnecting);
-  }
-
-  #armConnectDeadline(): void {
-    clearTimeout(this.#connectDeadline);
-    if ([...this.#transports.values()].every((transport) => transport.connectionState === 'connected')) return;
-    this.#connectDeadline = setTimeout(() => {
-      const stuck = [...this.#transports.values()].some((transport) => transport.connectionState !== 'connected');
-      // Only a transport that carries media matters: an idle receive transport has nothing to connect for.
-      const carrying = this.#producers.size > 0 || this.#consumers.size > 0;
-      if (stuck && carrying) this.#setFailing(true);
-    }, CONNECT_DEADLINE_MS);
-  }
-
-  #setFailing(failing: boolean): void {
-    if (failing === this.#failing) return;
-    this.#failing = failing;
-    clearInterval(this.#backgroundRetry);
-    if (failing) {
-      // Keep trying in the background: when a restart succeeds, `connected` clears the failure.
-      this.#backgroundRetry = setInterval(() => void this.restartAll(), BACKGROUND_RETRY_MS);
-    }
-    this.#events.onMediaFailing(failing);
+/** The mediasoup-client device, or null where this browser or page cannot do WebRTC. */
+function createDevice(): Device | null {
+  try {
+    return new Device();
+  } catch {
+    return null;
   }
 }

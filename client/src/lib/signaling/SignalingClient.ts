@@ -40,6 +40,8 @@ export type SignalingClientOptions = {
   /** Liveness ping period and how long an answer may take before the socket counts as dead. */
   heartbeat?: { intervalMs: number; timeoutMs: number };
   requestTimeoutMs?: number;
+  /** An attempt that has not completed `hello` by then is abandoned (a dropped SYN can hang for minutes). */
+  connectTimeoutMs?: number;
   /** Every connection state change. */
   onState: (state: ConnectionState) => void;
   onNotification: (notification: AppNotification) => void;
@@ -70,6 +72,7 @@ export class SignalingClient {
   readonly #pending = new Map<number, Pending>();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #resumeToken: string | null = null;
 
   constructor(options: SignalingClientOptions) {
@@ -189,6 +192,8 @@ export class SignalingClient {
       return;
     }
     this.#socket = socket;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = setTimeout(() => this.#lose(attempt), this.#options.connectTimeoutMs ?? 5000);
     socket.onopen = () => {
       if (attempt === this.#attempt) void this.#hello(attempt);
     };
@@ -211,6 +216,7 @@ export class SignalingClient {
         result = await this.#send('hello', {});
       }
       if (attempt !== this.#attempt) return;
+      clearTimeout(this.#connectTimer);
       this.#resumeToken = result.resumeToken;
       this.#dispatch({ type: 'established' });
       this.#options.onSession(result);
@@ -258,6 +264,7 @@ export class SignalingClient {
 
   #lose(attempt: number): void {
     if (attempt !== this.#attempt) return;
+    clearTimeout(this.#connectTimer);
     this.#attempt += 1;
     this.#dispatch({ type: 'lost' });
   }

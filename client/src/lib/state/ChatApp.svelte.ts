@@ -36,6 +36,7 @@ export const textReasonNotice: Record<TextModeReason, string> = {
   'no-camera': 'no camera was found',
   'permission-denied': 'camera access was refused',
   'media-failed': 'the video connection failed',
+  unsupported: 'this browser cannot do video here (it needs HTTPS and WebRTC)',
 };
 
 /** The chat page's state: what the user sees, and the actions behind the buttons. */
@@ -103,7 +104,9 @@ export class ChatApp {
     this.notice = null;
     if (!this.#localMediaTried) {
       this.#localMediaTried = true;
-      const local = await openLocalMedia(this.#getUserMedia);
+      const local = this.media.supported
+        ? await openLocalMedia(this.#getUserMedia)
+        : ({ ok: false, reason: 'unsupported' } as const);
       if (local.ok) {
         this.localStream = local.stream;
         await this.media.setLocalStream(local.stream).catch(() => {});
