@@ -3,3 +3,4 @@ export * from './media.js';
 export * from './messages.js';
 export * from './parse.js';
 export * from './simulcast.js';
+export * from './status.js';

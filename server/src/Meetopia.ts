@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { SimulcastSettings } from './admin/SimulcastSettings.js';
 import type { Config } from './config/config.js';
 import { createHttpApp } from './http/app.js';
+import { Metrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { Lobby } from './matchmaking/Lobby.js';
 import { QualityMonitor } from './quality/QualityMonitor.js';
 import { SessionService } from './session/SessionService.js';
+import { LayerAdaptation } from './sfu/LayerAdaptation.js';
 import { ProducerPipes } from './sfu/ProducerPipes.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
 import { RequestHandler } from './signaling/RequestHandler.js';
@@ -24,6 +26,7 @@ export type RunningMeetopia = {
   readonly sessions: SessionService;
   readonly lobby: Lobby;
   readonly simulcast: SimulcastSettings;
+  readonly adaptation: LayerAdaptation;
   /** Graceful shutdown: stop accepting, tell clients, close sockets and workers. */
   close(): Promise<void>;
 };
@@ -36,14 +39,35 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const simulcast = await SimulcastSettings.load(join(config.dataDir, 'simulcast.json'), logger);
   const turn = new TurnCredentials(config.turn, now);
   const quality = new QualityMonitor();
+  const metrics = new Metrics();
+  pool.on('workerDied', () => metrics.recordWorkerDeath());
+  const adaptation = new LayerAdaptation({
+    intervalMs: config.layerAdaptationIntervalMs,
+    // A report is due every interval: two missed ones make the last one stale.
+    reportMaxAgeMs: 2 * config.qualityReportIntervalMs + 1000,
+    simulcast: () => simulcast.current,
+    logger: logger.child({ component: 'layers' }),
+    onChange: (change) => metrics.recordLayerChange(change),
+  });
   const pipes = new ProducerPipes({ portRange: config.media.pipePortRange, idleMs: config.media.pipeIdleMs });
   const lobby = new Lobby({
     cooldownMs: config.rematchCooldownMs,
     now,
     pipes,
     logger: logger.child({ component: 'lobby' }),
+    onVideoConsumer: (consumer, receiver, producer) => adaptation.track(consumer, receiver, producer),
+    onMatched: (_pair, waitedMs) => metrics.recordMatch(waitedMs),
   });
-  const sessions = new SessionService({ config, pool, lobby, turn, simulcast, logger, now });
+  const sessions = new SessionService({
+    config,
+    pool,
+    lobby,
+    turn,
+    simulcast,
+    logger,
+    now,
+    onResumed: () => metrics.recordResume(),
+  });
   const handler = new RequestHandler({ sessions, lobby, quality, now });
 
   const staticDir = config.staticDir ?? fileURLToPath(new URL('../../client/dist', import.meta.url));
@@ -56,6 +80,8 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     staticDir,
     trustProxy: config.trustProxy,
     adminToken: config.adminToken,
+    metricsToken: config.metricsToken,
+    metrics,
     simulcast,
     logger,
   });
@@ -69,6 +95,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
       server.listen(config.port, config.host, resolve);
     });
   } catch (error) {
+    adaptation.close();
     await pool.close();
     throw error;
   }
@@ -78,6 +105,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const close = () => {
     closing ??= (async () => {
       signaling.stopAccepting();
+      adaptation.close();
       server.close();
       await sessions.shutdown(config.shutdownGraceMs);
       pipes.close();
@@ -86,5 +114,5 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     })();
     return closing;
   };
-  return { server, port, pool, sessions, lobby, simulcast, close };
+  return { server, port, pool, sessions, lobby, simulcast, adaptation, close };
 }

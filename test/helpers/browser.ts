@@ -120,3 +120,118 @@ export async function waitForRemoteFrames(
     await page.waitForTimeout(100);
   }
 }
+
+/** What a page's remote video went through since `watchRemoteVideo`. */
+export type RemoteVideoWatch = {
+  /** Longest freeze Chromium counted (inbound-rtp freezeCount / totalFreezesDuration), ms. */
+  longestFreezeMs: number;
+  freezes: number;
+  /** Longest time without a newly decoded frame, sampled every 100 ms, ms. */
+  longestStallMs: number;
+  framesDecoded: number;
+};
+
+/**
+ * Starts watching, inside the page, the remote video's inbound-rtp stats. Each increment of
+ * freezeCount comes with that freeze's duration in totalFreezesDuration, so sampling often gives
+ * the longest single freeze. A new remote track (new partner, new consumer) is followed.
+ */
+export async function watchRemoteVideo(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    type Watch = {
+      longestFreezeMs: number;
+      freezes: number;
+      longestStallMs: number;
+      framesDecoded: number;
+      last: { track: string; freezeCount: number; freezeSeconds: number; frames: number; changedAt: number } | null;
+      timer: ReturnType<typeof setInterval>;
+    };
+    const holder = window as unknown as {
+      meetopia: { media: { recvTransport?: { getStats(): Promise<RTCStatsReport> } } };
+      remoteVideoWatch?: Watch;
+    };
+    if (holder.remoteVideoWatch) clearInterval(holder.remoteVideoWatch.timer);
+    const watch: Watch = {
+      longestFreezeMs: 0,
+      freezes: 0,
+      longestStallMs: 0,
+      framesDecoded: 0,
+      last: null,
+      timer: setInterval(async () => {
+        const element = document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]');
+        const track = element?.srcObject instanceof MediaStream ? element.srcObject.getVideoTracks()[0] : undefined;
+        const stats = await holder.meetopia.media.recvTransport?.getStats();
+        if (!track || !stats) return;
+        for (const stat of stats.values()) {
+          if (stat.type !== 'inbound-rtp' || stat.kind !== 'video' || stat.trackIdentifier !== track.id) continue;
+          const now = performance.now();
+          const current = {
+            track: track.id,
+            freezeCount: stat.freezeCount ?? 0,
+            freezeSeconds: stat.totalFreezesDuration ?? 0,
+            frames: stat.framesDecoded ?? 0,
+            changedAt: now,
+          };
+          const last = watch.last;
+          if (last && last.track === current.track) {
+            if (current.freezeCount > last.freezeCount) {
+              watch.freezes += current.freezeCount - last.freezeCount;
+              const ms = (current.freezeSeconds - last.freezeSeconds) * 1000;
+              watch.longestFreezeMs = Math.max(watch.longestFreezeMs, ms);
+            }
+            if (current.frames === last.frames) current.changedAt = last.changedAt;
+            watch.longestStallMs = Math.max(watch.longestStallMs, now - current.changedAt);
+            watch.framesDecoded += Math.max(0, current.frames - last.frames);
+          }
+          watch.last = current;
+        }
+      }, 100),
+    };
+    holder.remoteVideoWatch = watch;
+  });
+}
+
+/** Reads (and keeps running) the watch started by `watchRemoteVideo`. */
+export async function remoteVideoWatch(page: Page): Promise<RemoteVideoWatch> {
+  return page.evaluate(() => {
+    const watch = (window as unknown as { remoteVideoWatch?: RemoteVideoWatch }).remoteVideoWatch;
+    if (!watch) throw new Error('watchRemoteVideo was not started');
+    const { longestFreezeMs, freezes, longestStallMs, framesDecoded } = watch;
+    return {
+      longestFreezeMs: Math.round(longestFreezeMs),
+      freezes,
+      longestStallMs: Math.round(longestStallMs),
+      framesDecoded,
+    };
+  });
+}
+
+/** Per simulcast encoding (rid) of the page's video producer: bitrate over `windowMs` and frame size. */
+export async function outboundLayers(
+  page: Page,
+  windowMs = 1000,
+): Promise<Record<string, { kbps: number; frameWidth: number; active: boolean }>> {
+  return page.evaluate(async (windowMs) => {
+    const app = window as unknown as {
+      meetopia: { media: { sendTransport?: { getStats(): Promise<RTCStatsReport> } } };
+    };
+    const transport = app.meetopia.media.sendTransport;
+    if (!transport) throw new Error('no send transport');
+    const first = await transport.getStats();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const second = await transport.getStats();
+    const layers: Record<string, { kbps: number; frameWidth: number; active: boolean }> = {};
+    for (const stat of second.values()) {
+      if (stat.type !== 'outbound-rtp' || stat.kind !== 'video' || !stat.rid) continue;
+      const before = [...first.values()].find((other) => other.id === stat.id);
+      const bits = (stat.bytesSent - (before?.bytesSent ?? stat.bytesSent)) * 8;
+      const ms = stat.timestamp - (before?.timestamp ?? stat.timestamp);
+      layers[stat.rid] = {
+        kbps: ms > 0 ? bits / ms : 0,
+        frameWidth: stat.frameWidth ?? 0,
+        active: stat.active ?? true,
+      };
+    }
+    return layers;
+  }, windowMs);
+}

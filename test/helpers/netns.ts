@@ -18,9 +18,12 @@ export class NetNamespace {
   readonly nsIp: string;
   readonly #hostIf: string;
   readonly #dir: string;
+  readonly #index: number;
+  readonly #clients: NatClient[] = [];
   #destroyed = false;
 
   private constructor(index: number) {
+    this.#index = index;
     const tag = `${process.pid % 10000}${index}`;
     this.name = `mt${tag}`;
     this.#hostIf = `mth${tag}`;
@@ -68,31 +71,22 @@ export class NetNamespace {
     };
   }
 
-  /** Limits the namespace's upload to `rate` (tc tbf on its veth), e.g. '300kbit'. Returns the undo. */
-  shapeEgress(rate: string): () => void {
+  /**
+   * Limits the namespace's upload (tc tbf on its own end of the veth), e.g. '300kbit'. Returns
+   * the undo. The bucket holds only a few packets (`burstBytes`): a large burst would let short
+   * probe bursts through at line rate, which is how a policer behaves rather than a slow link.
+   */
+  shapeEgress(rate: string, burstBytes = 4000): () => void {
     const dev = `${this.#hostIf}p`;
-    this.exec('tc', ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', '16kb', 'latency', '200ms']);
+    this.exec('tc', tbf(dev, rate, burstBytes));
     return () => {
       if (!this.#destroyed) this.exec('tc', ['qdisc', 'del', 'dev', dev, 'root']);
     };
   }
 
-  /** Limits what reaches the namespace (tc tbf on the host side of the veth). Returns the undo. */
-  shapeIngress(rate: string): () => void {
-    run('tc', [
-      'qdisc',
-      'replace',
-      'dev',
-      this.#hostIf,
-      'root',
-      'tbf',
-      'rate',
-      rate,
-      'burst',
-      '16kb',
-      'latency',
-      '200ms',
-    ]);
+  /** Limits what reaches the namespace (tc tbf on the host's end of the veth). Returns the undo. */
+  shapeIngress(rate: string, burstBytes = 4000): () => void {
+    run('tc', tbf(this.#hostIf, rate, burstBytes));
     return () => {
       if (!this.#destroyed) run('tc', ['qdisc', 'del', 'dev', this.#hostIf, 'root']);
     };
@@ -100,15 +94,42 @@ export class NetNamespace {
 
   /** A Chromium executable that runs inside this namespace (for playwright's `executablePath`). */
   chromiumPath(): string {
-    const path = join(this.#dir, 'chromium-in-netns.sh');
-    writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${this.name} /usr/bin/chromium "$@"\n`);
-    chmodSync(path, 0o755);
-    return path;
+    return chromiumWrapper(this.#dir, this.name);
+  }
+
+  /**
+   * A second namespace behind this one, which becomes its router: it forwards the client's
+   * traffic to the host and masquerades it (a home or office NAT). Firewall rules for the
+   * client go in this namespace's FORWARD chain (`block`).
+   *
+   *   host 10.231.<n>.1 ── router 10.231.<n>.2 | 10.232.<n>.1 ── client 10.232.<n>.2
+   */
+  addNatClient(): NatClient {
+    const client = new NatClient(this.name, this.#index);
+    try {
+      run('ip', ['netns', 'add', client.name]);
+      this.exec('ip', ['link', 'add', client.routerIf, 'type', 'veth', 'peer', 'name', client.clientIf]);
+      this.exec('ip', ['link', 'set', client.clientIf, 'netns', client.name]);
+      this.exec('ip', ['addr', 'add', `${client.routerIp}/30`, 'dev', client.routerIf]);
+      this.exec('ip', ['link', 'set', client.routerIf, 'up']);
+      this.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+      this.exec('iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-o', `${this.#hostIf}p`, '-j', 'MASQUERADE']);
+      client.exec('ip', ['addr', 'add', `${client.ip}/30`, 'dev', client.clientIf]);
+      client.exec('ip', ['link', 'set', client.clientIf, 'up']);
+      client.exec('ip', ['link', 'set', 'lo', 'up']);
+      client.exec('ip', ['route', 'add', 'default', 'via', client.routerIp]);
+    } catch (error) {
+      client.destroy();
+      throw error;
+    }
+    this.#clients.push(client);
+    return client;
   }
 
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    for (const client of this.#clients) client.destroy();
     // Deleting the namespace removes the veth pair and every rule inside it.
     try {
       run('ip', ['netns', 'del', this.name]);
@@ -122,6 +143,59 @@ export class NetNamespace {
     }
     rmSync(this.#dir, { recursive: true, force: true });
   }
+}
+
+/** A namespace behind a NetNamespace acting as its NAT router (see `NetNamespace.addNatClient`). */
+export class NatClient {
+  readonly name: string;
+  /** This client's address; the host sees the router's address instead. */
+  readonly ip: string;
+  readonly routerIp: string;
+  readonly routerIf: string;
+  readonly clientIf: string;
+  readonly #dir: string;
+  #destroyed = false;
+
+  constructor(routerName: string, index: number) {
+    this.name = `${routerName}c`;
+    this.routerIf = `${routerName}r`;
+    this.clientIf = `${routerName}n`;
+    this.routerIp = `10.232.${index}.1`;
+    this.ip = `10.232.${index}.2`;
+    this.#dir = mkdtempSync(join(tmpdir(), `${this.name}-`));
+  }
+
+  exec(command: string, args: string[]): string {
+    return run('ip', ['netns', 'exec', this.name, command, ...args]);
+  }
+
+  chromiumPath(): string {
+    return chromiumWrapper(this.#dir, this.name);
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    try {
+      run('ip', ['netns', 'del', this.name]);
+    } catch {
+      // Already gone.
+    }
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/** A script that runs Debian's Chromium inside a namespace, for playwright's `executablePath`. */
+function chromiumWrapper(dir: string, namespace: string): string {
+  const path = join(dir, 'chromium-in-netns.sh');
+  writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${namespace} /usr/bin/chromium "$@"\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** A token bucket on `dev`: `rate`, a bucket of `burstBytes`, and at most 200 ms of queue. */
+function tbf(dev: string, rate: string, burstBytes: number): string[] {
+  return ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', String(burstBytes), 'latency', '200ms'];
 }
 
 function run(command: string, args: string[]): string {

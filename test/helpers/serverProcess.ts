@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -39,7 +40,8 @@ export async function startServerProcess(name: string, env: Record<string, strin
   const logFile = createWriteStream(join(logDir, `${name}.log`));
   const child = spawn(process.execPath, [join(repoRoot, 'server/dist/main.js')], {
     cwd: repoRoot,
-    env: { ...process.env, DATA_DIR: join(logDir, `${name}-data`), ...testServerEnv, ...env },
+    // A fresh data directory unless the test keeps one across restarts (admin settings persist there).
+    env: { ...process.env, DATA_DIR: mkdtempSync(join(tmpdir(), `meetopia-${name}-`)), ...testServerEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { describeIssues, simulcastConfigSchema } from '@meetopia/protocol';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
 import type { Logger } from '../logger.js';
 import type { SessionService } from '../session/SessionService.js';
+import { bearerTokenMatches } from './bearerToken.js';
 import { collectMediaStats } from './mediaStats.js';
 
 export type AdminApiOptions = {
@@ -39,7 +39,7 @@ export function createAdminApi(options: AdminApiOptions): Router {
       response.status(429).json({ error: 'too many failed attempts; try again later' });
       return;
     }
-    if (!tokenMatches(request.get('authorization'), options.token)) {
+    if (!bearerTokenMatches(request.get('authorization'), options.token)) {
       await failures.consume(ip).catch(() => {});
       logger.warn({ ip, path: request.path }, 'admin request refused: bad or missing token');
       response.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong admin token' });
@@ -78,11 +78,4 @@ function adminIdentity(request: Request): string {
     ?.slice(0, 64)
     .replace(/[^\w .@-]/g, '');
   return `${name ? `${name} ` : ''}from ${request.ip ?? 'unknown'}`;
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const presented = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-  // Compare digests so that the comparison takes the same time whatever the lengths.
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(presented), digest(token)) && presented.length > 0;
 }

@@ -5,6 +5,8 @@ import helmet from 'helmet';
 import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
 import type { Logger } from '../logger.js';
 import { createAdminApi } from './admin.js';
+import { bearerTokenMatches } from './bearerToken.js';
+import type { Metrics } from './metrics.js';
 import { buildStatus, type StatusSources } from './status.js';
 
 export type HttpAppOptions = StatusSources & {
@@ -12,6 +14,9 @@ export type HttpAppOptions = StatusSources & {
   staticDir: string;
   trustProxy: boolean;
   adminToken: string | undefined;
+  /** Without a token, /metrics is public like /status. */
+  metricsToken: string | undefined;
+  metrics: Metrics;
   simulcast: SimulcastSettings;
   logger: Logger;
 };
@@ -44,6 +49,15 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.get('/status', async (_request, response) => {
     response.set('Cache-Control', 'no-store').json(await buildStatus(options));
+  });
+
+  app.get('/metrics', async (request, response) => {
+    if (options.metricsToken && !bearerTokenMatches(request.get('authorization'), options.metricsToken)) {
+      response.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong metrics token' });
+      return;
+    }
+    const text = await options.metrics.render(await buildStatus(options));
+    response.set('Cache-Control', 'no-store').type(options.metrics.registry.contentType).send(text);
   });
 
   app.use(

@@ -8,6 +8,12 @@ export type SessionMediaStats = {
   sessionId: string;
   pairId: string | null;
   worker: number;
+  /** Where each transport's media comes from: the browser's address, or a TURN relay's. */
+  transports: Array<{
+    direction: 'send' | 'recv';
+    iceState: string;
+    remote: { ip: string | null; port: number | null; protocol: string } | null;
+  }>;
   producers: Array<{ id: string; kind: string; paused: boolean; streams: StreamCounters[] }>;
   consumers: Array<{
     id: string;
@@ -63,10 +69,25 @@ export async function collectMediaStats(sessions: Iterable<Session>): Promise<Se
           };
         }),
       );
+      const transports = (['send', 'recv'] as const).flatMap((direction) => {
+        const transport = session.media.transport(direction);
+        if (!transport) return [];
+        const tuple = transport.iceSelectedTuple;
+        return [
+          {
+            direction,
+            iceState: transport.iceState,
+            remote: tuple
+              ? { ip: tuple.remoteIp ?? null, port: tuple.remotePort ?? null, protocol: tuple.protocol }
+              : null,
+          },
+        ];
+      });
       return {
         sessionId: session.id,
         pairId: session.pair?.id ?? null,
         worker: session.media.worker.index,
+        transports,
         producers,
         consumers,
       };

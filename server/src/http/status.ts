@@ -1,5 +1,7 @@
+import type { Status, WorkerStatus } from '@meetopia/protocol';
 import type { Lobby } from '../matchmaking/Lobby.js';
-import type { NetworkHealth, QualityMonitor } from '../quality/QualityMonitor.js';
+import type { QualityMonitor } from '../quality/QualityMonitor.js';
+import type { Session } from '../session/Session.js';
 import type { SessionService } from '../session/SessionService.js';
 import type { WorkerPool } from '../sfu/WorkerPool.js';
 
@@ -9,27 +11,6 @@ export type StatusSources = {
   pool: WorkerPool;
   quality: QualityMonitor;
   startedAt: number;
-};
-
-export type WorkerStatus = {
-  index: number;
-  pid: number;
-  /** Sessions whose transports live on this worker. */
-  sessions: number;
-  /** CPU time used by the worker process, ms (user + system). */
-  cpuMs: number | null;
-  /** Peak resident memory of the worker process, KiB. */
-  maxRssKiB: number | null;
-};
-
-export type Status = {
-  status: 'ok' | 'shutting-down';
-  uptimeSeconds: number;
-  connections: { active: number; standby: number; reconnecting: number; paired: number };
-  waiting: number;
-  pairs: number;
-  workers: WorkerStatus[];
-  networkHealth: NetworkHealth;
 };
 
 /** The `/status` document: real counts from the live objects, never cached. */
@@ -60,5 +41,21 @@ export async function buildStatus(sources: StatusSources): Promise<Status> {
     pairs: sources.lobby.pairs.size,
     workers,
     networkHealth: sources.quality.health(sources.sessions.sessions),
+    consumerLayers: countConsumerLayers(sources.sessions.sessions),
   };
+}
+
+/** How many video consumers forward each spatial layer right now. */
+export function countConsumerLayers(sessions: Iterable<Session>): Status['consumerLayers'] {
+  const spatial = [0, 0, 0];
+  let none = 0;
+  for (const session of sessions) {
+    for (const consumer of session.media.consumers) {
+      if (consumer.kind !== 'video') continue;
+      const layer = consumer.paused ? undefined : consumer.currentLayers?.spatialLayer;
+      if (layer === undefined) none += 1;
+      else spatial[layer] = (spatial[layer] ?? 0) + 1;
+    }
+  }
+  return { spatial, none };
 }

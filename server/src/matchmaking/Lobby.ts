@@ -10,7 +10,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { Pair } from '../session/Pair.js';
 import type { Session } from '../session/Session.js';
-import { type MediaPeer, PairMedia } from '../sfu/PairMedia.js';
+import { PairMedia } from '../sfu/PairMedia.js';
 import type { ProducerPipes } from '../sfu/ProducerPipes.js';
 import { Matcher } from './Matcher.js';
 
@@ -19,8 +19,8 @@ export type LobbyOptions = {
   now: () => number;
   pipes: ProducerPipes;
   logger: Logger;
-  /** Hands every new video consumer to layer adaptation. */
-  onVideoConsumer?: (consumer: types.Consumer, receiver: MediaPeer) => void;
+  /** Hands every new video consumer, the session receiving it and its producer to layer adaptation. */
+  onVideoConsumer?: (consumer: types.Consumer, receiver: Session, producer: types.Producer) => void;
   /** Called with each new pair and the time its members waited, for metrics. */
   onMatched?: (pair: Pair, waitedMs: readonly number[]) => void;
 };
@@ -208,13 +208,11 @@ export class Lobby {
   }
 
   #pairUp(a: Session, b: Session, waitedMs: readonly number[]): void {
-    const media = new PairMedia(
+    const { onVideoConsumer } = this.#options;
+    const media = new PairMedia<Session>(
       a,
       b,
-      {
-        pipes: this.#options.pipes,
-        ...(this.#options.onVideoConsumer ? { onVideoConsumer: this.#options.onVideoConsumer } : {}),
-      },
+      { pipes: this.#options.pipes, ...(onVideoConsumer ? { onVideoConsumer } : {}) },
       this.#logger,
     );
     const pair = new Pair(a, b, media, this.#options.now());

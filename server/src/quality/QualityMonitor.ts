@@ -1,18 +1,12 @@
-import type { QualityClass, QualityReport } from '@meetopia/protocol';
+import type { NetworkHealth, QualityReport } from '@meetopia/protocol';
 import type { Session } from '../session/Session.js';
 import { classifyQuality } from './classify.js';
-
-export type NetworkHealth = {
-  /** Mean round trip over users with a measurement, ms (null when none). */
-  avgLatency: number | null;
-  qualityDistribution: Record<Exclude<QualityClass, 'unknown'>, number>;
-};
 
 /** Keeps each user's latest network report and class, and tells both sides of a pair. */
 export class QualityMonitor {
   /** Records a client report and sends the new classes to the user and their partner. */
-  report(session: Session, report: QualityReport): void {
-    session.quality = { report, class: classifyQuality(report, session.socket?.rttMs ?? null) };
+  report(session: Session, report: QualityReport, now: number): void {
+    session.quality = { report, reportedAt: now, class: classifyQuality(report, session.socket?.rttMs ?? null) };
     this.#publish(session);
   }
 

@@ -9,11 +9,11 @@ type ChatEntry = { messageId: string; senderId: string; clientMessageId: string;
 export class Pair {
   readonly id = randomUUID();
   readonly members: readonly [Session, Session];
-  readonly media: PairMedia;
+  readonly media: PairMedia<Session>;
   readonly createdAt: number;
   readonly #chat: ChatEntry[] = [];
 
-  constructor(a: Session, b: Session, media: PairMedia, now: number) {
+  constructor(a: Session, b: Session, media: PairMedia<Session>, now: number) {
     this.members = [a, b];
     this.media = media;
     this.createdAt = now;

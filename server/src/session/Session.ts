@@ -45,8 +45,12 @@ export class Session implements MediaPeer {
   media!: UserMedia;
   mediaMode: MediaMode = 'video';
   textReason: TextModeReason | undefined;
-  /** Latest client network report and the class derived from it. */
-  quality: { report: QualityReport | null; class: QualityClass } = { report: null, class: 'unknown' };
+  /** Latest client network report, when it arrived, and the class derived from it. */
+  quality: { report: QualityReport | null; reportedAt: number | null; class: QualityClass } = {
+    report: null,
+    reportedAt: null,
+    class: 'unknown',
+  };
   #closed = false;
 
   constructor(logger: Logger) {

@@ -11,6 +11,7 @@ import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { Lobby } from '../matchmaking/Lobby.js';
+import { transportLimits } from '../sfu/transportLimits.js';
 import { UserMedia } from '../sfu/UserMedia.js';
 import type { MediaWorker, WorkerPool } from '../sfu/WorkerPool.js';
 import type { TurnCredentials } from '../turn/TurnCredentials.js';
@@ -25,6 +26,8 @@ export type SessionServiceOptions = {
   simulcast: SimulcastSettings;
   logger: Logger;
   now: () => number;
+  /** Called for every successful resume (metrics). */
+  onResumed?: () => void;
 };
 
 /** How long a resumed session may stay `reconnecting` while its transports get ICE back. */
@@ -56,7 +59,7 @@ export class SessionService {
     });
     options.simulcast.on('changed', (simulcast) => {
       for (const session of this.#sessions.values()) {
-        void session.media.setCaps(simulcast.transport).catch(() => {});
+        void session.media.setLimits(transportLimits(simulcast)).catch(() => {});
         session.notify({ type: 'simulcast', simulcast });
       }
     });
@@ -191,6 +194,7 @@ export class SessionService {
     this.#scheduleTurnRefresh(session);
     void session.pair?.media.sync();
     session.logger.info({ presence: session.presence }, 'session resumed');
+    this.#options.onResumed?.();
     return { session, result: this.#helloResult(session, true) };
   }
 
@@ -216,7 +220,7 @@ export class SessionService {
   }
 
   #createMedia(session: Session, worker: MediaWorker): UserMedia {
-    const media = new UserMedia(worker, this.#options.simulcast.current.transport, session.logger);
+    const media = new UserMedia(worker, transportLimits(this.#options.simulcast.current), session.logger);
     worker.sessions += 1;
     const sync = () => void session.pair?.media.sync();
     media.on('producer', sync);

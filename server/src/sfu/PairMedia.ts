@@ -12,19 +12,19 @@ export type MediaPeer = {
 };
 
 /** A producer of one side delivered to the other side. */
-type Link = {
-  receiver: MediaPeer;
+type Link<Peer extends MediaPeer> = {
+  receiver: Peer;
   producerId: string;
   consumer: types.Consumer;
   /** Set when sender and receiver are on different workers. */
   pipe: PipeLease | undefined;
 };
 
-export type PairMediaOptions = {
+export type PairMediaOptions<Peer extends MediaPeer> = {
   /** Warm pipes between workers' routers, shared with other pairs. */
   pipes: ProducerPipes;
   /** Called for every new video consumer, so layer adaptation can take it over. */
-  onVideoConsumer?: (consumer: types.Consumer, receiver: MediaPeer) => void;
+  onVideoConsumer?: (consumer: types.Consumer, receiver: Peer, producer: types.Producer) => void;
 };
 
 /**
@@ -32,17 +32,17 @@ export type PairMediaOptions = {
  * receive transport. `sync()` is idempotent and serialised, so it can be called whenever
  * something changes (pair formed, producer added, receive side ready, resume).
  */
-export class PairMedia {
-  readonly #sides: readonly [MediaPeer, MediaPeer];
-  readonly #options: PairMediaOptions;
+export class PairMedia<Peer extends MediaPeer = MediaPeer> {
+  readonly #sides: readonly [Peer, Peer];
+  readonly #options: PairMediaOptions<Peer>;
   readonly #logger: Logger;
   /** Links by `${receiverIndex}:${producerId}`. */
-  readonly #links = new Map<string, Link>();
+  readonly #links = new Map<string, Link<Peer>>();
   /** Serialises sync runs so that one producer never gets two consumers. */
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(a: MediaPeer, b: MediaPeer, options: PairMediaOptions, logger: Logger) {
+  constructor(a: Peer, b: Peer, options: PairMediaOptions<Peer>, logger: Logger) {
     this.#sides = [a, b];
     this.#options = options;
     this.#logger = logger;
@@ -89,7 +89,7 @@ export class PairMedia {
     }
   }
 
-  async #link(key: string, producer: types.Producer, sender: MediaPeer, receiver: MediaPeer): Promise<void> {
+  async #link(key: string, producer: types.Producer, sender: Peer, receiver: Peer): Promise<void> {
     // On another worker the producer is piped in under the same id (kept warm for later pairs).
     const pipe =
       sender.media.router === receiver.media.router
@@ -121,6 +121,6 @@ export class PairMedia {
       kind: consumer.kind,
       rtpParameters: rtpParametersSchema.parse(consumer.rtpParameters),
     });
-    if (consumer.kind === 'video') this.#options.onVideoConsumer?.(consumer, receiver);
+    if (consumer.kind === 'video') this.#options.onVideoConsumer?.(consumer, receiver, producer);
   }
 }

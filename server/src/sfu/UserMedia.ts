@@ -1,13 +1,8 @@
 import { EventEmitter } from 'node:events';
-import {
-  ErrorCode,
-  ProtocolError,
-  type TransportCaps,
-  type TransportInfo,
-  transportInfoSchema,
-} from '@meetopia/protocol';
+import { ErrorCode, ProtocolError, type TransportInfo, transportInfoSchema } from '@meetopia/protocol';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.js';
+import type { TransportLimits } from './transportLimits.js';
 import type { MediaWorker } from './WorkerPool.js';
 
 export type Direction = 'send' | 'recv';
@@ -36,18 +31,18 @@ type UserMediaEvents = {
 export class UserMedia extends EventEmitter<UserMediaEvents> {
   readonly worker: MediaWorker;
   readonly #logger: Logger;
-  /** Bitrate caps applied to new transports, updated live by the admin. */
-  #caps: TransportCaps;
+  /** Bitrate limits of the transports, updated live by the admin. */
+  #limits: TransportLimits;
   readonly #transports = new Map<Direction, types.WebRtcTransport>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
   #closed = false;
 
-  constructor(worker: MediaWorker, caps: TransportCaps, logger: Logger) {
+  constructor(worker: MediaWorker, limits: TransportLimits, logger: Logger) {
     super();
     this.worker = worker;
-    this.#caps = caps;
+    this.#limits = limits;
     this.#logger = logger;
   }
 
@@ -91,14 +86,15 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
-      initialAvailableOutgoingBitrate: this.#caps.initialAvailableOutgoingBitrate,
+      initialAvailableOutgoingBitrate: this.#limits.initialAvailableOutgoingBitrate,
       appData: { direction },
     });
     if (this.#closed) {
       transport.close();
       throw new ProtocolError(ErrorCode.OutOfOrder, 'session closed');
     }
-    if (direction === 'send') await transport.setMaxIncomingBitrate(this.#caps.maxIncomingBitrate);
+    if (direction === 'send') await transport.setMaxIncomingBitrate(this.#limits.maxIncomingBitrate);
+    else await transport.setMinOutgoingBitrate(this.#limits.minOutgoingBitrate);
     this.#transports.get(direction)?.close();
     this.#transports.set(direction, transport);
     transport.on('icestatechange', (state) => {
@@ -203,10 +199,11 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
     await mediaCall(() => consumer.resume());
   }
 
-  /** Applies new bitrate caps: to the send transport now, to new transports later. */
-  async setCaps(caps: TransportCaps): Promise<void> {
-    this.#caps = caps;
-    await this.#transports.get('send')?.setMaxIncomingBitrate(caps.maxIncomingBitrate);
+  /** Applies new bitrate limits to the live transports, and to those created later. */
+  async setLimits(limits: TransportLimits): Promise<void> {
+    this.#limits = limits;
+    await this.#transports.get('send')?.setMaxIncomingBitrate(limits.maxIncomingBitrate);
+    await this.#transports.get('recv')?.setMinOutgoingBitrate(limits.minOutgoingBitrate);
   }
 
   /** Closes every transport (and with them producers and consumers). Idempotent. */

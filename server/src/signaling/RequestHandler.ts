@@ -67,7 +67,7 @@ export class RequestHandler {
         lobby.setMediaMode(session, message.mode, message.reason);
         return {};
       case 'qualityReport':
-        quality.report(session, message.report);
+        quality.report(session, message.report, now());
         return {};
       case 'ping':
         return { ts: now() };

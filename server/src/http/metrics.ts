@@ -1,0 +1,103 @@
+import type { Status } from '@meetopia/protocol';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { LayerChange } from '../sfu/LayerPolicy.js';
+
+/**
+ * Prometheus metrics (prom-client): Node process figures, the `/status` document as gauges,
+ * and counters of what happens in between scrapes (matches, waits, layer moves, resumes,
+ * worker deaths). Gauges are refreshed from one status snapshot per scrape, so `/metrics`
+ * and `/status` always agree.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #connections = this.#gauge('meetopia_connections', 'Sessions by presence', ['state']);
+  readonly #paired = this.#gauge('meetopia_paired_users', 'Users with a partner');
+  readonly #waiting = this.#gauge('meetopia_waiting_users', 'Users waiting for a partner');
+  readonly #pairs = this.#gauge('meetopia_pairs', 'Pairs in a call');
+  readonly #workerSessions = this.#gauge('meetopia_worker_sessions', 'Sessions per mediasoup worker', ['worker']);
+  readonly #workerCpu = this.#gauge('meetopia_worker_cpu_seconds', 'CPU time used by each mediasoup worker', [
+    'worker',
+  ]);
+  readonly #workerRss = this.#gauge('meetopia_worker_max_rss_bytes', 'Peak resident memory of each mediasoup worker', [
+    'worker',
+  ]);
+  readonly #quality = this.#gauge('meetopia_network_quality_users', 'Users by network class', ['class']);
+  readonly #latency = this.#gauge('meetopia_network_avg_latency_ms', 'Mean round trip of users with a measurement');
+  readonly #layers = this.#gauge('meetopia_video_consumers', 'Video consumers by forwarded spatial layer', ['layer']);
+  readonly #matches = new Counter({ name: 'meetopia_matches_total', help: 'Pairs formed', registers: [this.registry] });
+  readonly #matchWait = new Histogram({
+    name: 'meetopia_match_wait_seconds',
+    help: 'Time a user waited in the queue before being paired',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly #layerChanges = new Counter({
+    name: 'meetopia_layer_changes_total',
+    help: 'Moves of a receiver layer ceiling, by cause',
+    labelNames: ['change'],
+    registers: [this.registry],
+  });
+  readonly #resumes = new Counter({
+    name: 'meetopia_session_resumes_total',
+    help: 'Sessions resumed on a new socket',
+    registers: [this.registry],
+  });
+  readonly #workerDeaths = new Counter({
+    name: 'meetopia_worker_deaths_total',
+    help: 'mediasoup worker processes that died',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  recordMatch(waitedMs: readonly number[]): void {
+    this.#matches.inc();
+    for (const ms of waitedMs) this.#matchWait.observe(ms / 1000);
+  }
+
+  recordLayerChange(change: LayerChange): void {
+    this.#layerChanges.inc({ change });
+  }
+
+  recordResume(): void {
+    this.#resumes.inc();
+  }
+
+  recordWorkerDeath(): void {
+    this.#workerDeaths.inc();
+  }
+
+  /** The exposition text for a scrape, with the gauges set from this status snapshot. */
+  async render(status: Status): Promise<string> {
+    for (const [state, value] of Object.entries(status.connections)) {
+      if (state !== 'paired') this.#connections.set({ state }, value);
+    }
+    this.#paired.set(status.connections.paired);
+    this.#waiting.set(status.waiting);
+    this.#pairs.set(status.pairs);
+    // Workers come and go (a dead one is replaced): only the live ones are reported.
+    for (const gauge of [this.#workerSessions, this.#workerCpu, this.#workerRss]) gauge.reset();
+    for (const worker of status.workers) {
+      const labels = { worker: String(worker.index) };
+      this.#workerSessions.set(labels, worker.sessions);
+      if (worker.cpuMs !== null) this.#workerCpu.set(labels, worker.cpuMs / 1000);
+      if (worker.maxRssKiB !== null) this.#workerRss.set(labels, worker.maxRssKiB * 1024);
+    }
+    for (const [quality, value] of Object.entries(status.networkHealth.qualityDistribution)) {
+      this.#quality.set({ class: quality }, value);
+    }
+    if (status.networkHealth.avgLatency === null) this.#latency.reset();
+    else this.#latency.set(status.networkHealth.avgLatency);
+    status.consumerLayers.spatial.forEach((value, layer) => {
+      this.#layers.set({ layer: String(layer) }, value);
+    });
+    this.#layers.set({ layer: 'none' }, status.consumerLayers.none);
+    return this.registry.metrics();
+  }
+
+  #gauge(name: string, help: string, labelNames: string[] = []): Gauge {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+}

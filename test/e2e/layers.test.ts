@@ -1,0 +1,263 @@
+import { type Status, statusSchema } from '@meetopia/protocol';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  inboundVideo,
+  launchChromium,
+  openUser,
+  outboundLayers,
+  remoteVideoWatch,
+  waitForRemoteFrames,
+  waitForStatus,
+  watchRemoteVideo,
+} from '../helpers/browser.js';
+import { NetNamespace } from '../helpers/netns.js';
+import { freePortRun } from '../helpers/ports.js';
+import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+
+const ADMIN_TOKEN = 'e2e-layers-admin-token-42';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number, what: string) {
+  const started = Date.now();
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return { value, afterMs: Date.now() - started };
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)}`);
+    }
+    await sleep(200);
+  }
+}
+
+async function status(baseUrl: string): Promise<Status> {
+  return statusSchema.parse(await (await fetch(`${baseUrl}/status`)).json());
+}
+
+/** The ids a reconnection would change: transports and producers. */
+async function mediaIdentity(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const media = (
+      window as unknown as {
+        meetopia: {
+          media: {
+            sendTransport?: { id: string };
+            recvTransport?: { id: string };
+            producerIds: Record<string, string>;
+          };
+        };
+      }
+    ).meetopia.media;
+    return JSON.stringify([media.sendTransport?.id, media.recvTransport?.id, media.producerIds]);
+  });
+}
+
+async function pairUp(a: Page, b: Page): Promise<void> {
+  for (const page of [a, b]) await waitForStatus(page, 'connected');
+  await a.getByTestId('start').click();
+  await waitForStatus(a, 'waiting');
+  await b.getByTestId('start').click();
+  await waitForStatus(a, 'matched');
+  await waitForStatus(b, 'matched');
+  await waitForRemoteFrames(a, { after: 10 });
+  await waitForRemoteFrames(b, { after: 10 });
+}
+
+describe('the admin changes simulcast layers on a running service', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let alice: Page;
+  let bob: Page;
+  let admin: Page;
+
+  beforeAll(async () => {
+    server = await startServerProcess('e2e-layers-admin', { ADMIN_TOKEN });
+    browser = await launchChromium();
+    alice = await openUser(browser, server.url);
+    bob = await openUser(browser, server.url);
+    await pairUp(alice, bob);
+    admin = await (await browser.newContext()).newPage();
+    await admin.goto(`${server.url}/admin`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('refuses a wrong token on the admin page', async () => {
+    await admin.getByTestId('admin-token').fill('not-the-admin-token');
+    await admin.getByTestId('admin-signin').click();
+    await admin.getByTestId('admin-error').filter({ hasText: 'wrong admin token' }).waitFor();
+    expect(await admin.getByTestId('admin-save').count()).toBe(0);
+  });
+
+  it('lowering the top layer to 400 kbps caps every publisher within 5 s, without reconnecting anyone', async () => {
+    await admin.getByTestId('admin-token').fill(ADMIN_TOKEN);
+    await admin.getByTestId('admin-name').fill('e2e');
+    await admin.getByTestId('admin-signin').click();
+    await admin.getByTestId('status-paired').filter({ hasText: '2' }).waitFor();
+    expect(await admin.getByTestId('layer-2-kbps').inputValue()).toBe('1200');
+
+    // Before: the top layer carries well above the new cap (so the test can fail).
+    for (const page of [alice, bob]) expect((await outboundLayers(page, 2000)).r2?.kbps).toBeGreaterThan(550);
+    const identities = [await mediaIdentity(alice), await mediaIdentity(bob)];
+
+    await admin.getByTestId('layer-2-kbps').fill('400');
+    const savedAt = Date.now();
+    await admin.getByTestId('admin-save').click();
+    await admin.getByTestId('admin-message').filter({ hasText: 'Saved' }).waitFor();
+    for (const page of [alice, bob]) {
+      // A one-second window that ends within 5 s of the save.
+      const { value } = await waitFor(
+        () => outboundLayers(page),
+        (layers) => (layers.r2?.kbps ?? Number.POSITIVE_INFINITY) < 450,
+        5000 - (Date.now() - savedAt) - 1000,
+        'the top layer under 450 kbps',
+      );
+      expect(value.r2?.kbps).toBeGreaterThan(0);
+    }
+    expect(Date.now() - savedAt).toBeLessThan(5000);
+    // It stays there, and both are still in the same call on the same transports and producers.
+    for (const page of [alice, bob]) expect((await outboundLayers(page, 2000)).r2?.kbps).toBeLessThan(450);
+    expect([await mediaIdentity(alice), await mediaIdentity(bob)]).toEqual(identities);
+    for (const page of [alice, bob])
+      expect(await page.getByTestId('status').getAttribute('data-status')).toBe('matched');
+    expect(server.logs.some((line) => line.includes('"session resumed"'))).toBe(false);
+  });
+
+  it("disabling the top layer brings receivers down to the middle layer's frame width", async () => {
+    const middleWidth = (await outboundLayers(alice)).r1?.frameWidth ?? 0;
+    const topWidth = (await outboundLayers(alice)).r2?.frameWidth ?? 0;
+    expect(middleWidth).toBeGreaterThan(0);
+    expect(topWidth).toBeGreaterThan(middleWidth);
+    expect((await inboundVideo(bob))?.frameWidth).toBe(topWidth);
+
+    await admin.getByTestId('layer-2-active').uncheck();
+    await admin.getByTestId('admin-save').click();
+    await admin.getByTestId('admin-message').filter({ hasText: 'Saved' }).waitFor();
+    for (const page of [alice, bob]) {
+      await waitFor(
+        () => inboundVideo(page),
+        (video) => video?.frameWidth === middleWidth,
+        8000,
+        'middle-layer width',
+      );
+    }
+    await waitFor(
+      () => status(server.url),
+      (s) => s.consumerLayers.spatial[2] === 0 && s.consumerLayers.spatial[1] === 2,
+      5000,
+      'consumers on layer 1',
+    );
+    await waitFor(
+      () => outboundLayers(alice),
+      (layers) => (layers.r2?.kbps ?? 0) < 5,
+      5000,
+      'the top encoding stopped',
+    );
+
+    // And back: receivers climb to the full width again by themselves.
+    await admin.getByTestId('layer-2-active').check();
+    await admin.getByTestId('admin-save').click();
+    for (const page of [alice, bob]) {
+      await waitFor(
+        () => inboundVideo(page),
+        (video) => video?.frameWidth === topWidth,
+        20_000,
+        'top-layer width',
+      );
+    }
+  });
+});
+
+describe('a receiver on a slow link', () => {
+  let ns: NetNamespace;
+  let server: ServerProcess;
+  let hostBrowser: Browser;
+  let nsBrowser: Browser;
+  let alice: Page;
+  let bob: Page;
+  let url: string;
+
+  beforeAll(async () => {
+    ns = NetNamespace.create(31);
+    server = await startServerProcess('e2e-layers-slow', {
+      HOST: ns.hostIp,
+      MEDIA_LISTEN_IP: ns.hostIp,
+      ANNOUNCED_ADDRESS: ns.hostIp,
+      MEDIA_PORT: String(await freePortRun(2)),
+      QUALITY_REPORT_INTERVAL_MS: '2000',
+    });
+    url = `http://${ns.hostIp}:${server.port}`;
+    hostBrowser = await launchChromium({ secureOrigins: [url] });
+    nsBrowser = await launchChromium({ executablePath: ns.chromiumPath(), secureOrigins: [url] });
+    alice = await openUser(hostBrowser, url);
+    bob = await openUser(nsBrowser, url);
+    await pairUp(alice, bob);
+  });
+
+  afterAll(async () => {
+    await nsBrowser?.close();
+    await hostBrowser?.close();
+    await server?.stop();
+    ns?.destroy();
+  });
+
+  it('drops to a lower layer within 10 s at 300 kbps and climbs back when the limit is lifted, without long freezes', async () => {
+    await waitFor(
+      () => status(url),
+      (s) => s.consumerLayers.spatial[2] === 2,
+      10_000,
+      'both on the top layer',
+    );
+    const fullWidth = (await inboundVideo(bob))?.frameWidth ?? 0;
+    await watchRemoteVideo(bob);
+
+    const lift = ns.shapeIngress('300kbit');
+    let lowered: { afterMs: number };
+    try {
+      lowered = await waitFor(
+        () => status(url),
+        (s) =>
+          s.consumerLayers.spatial[2] === 1 &&
+          (s.consumerLayers.spatial[0] ?? 0) + (s.consumerLayers.spatial[1] ?? 0) === 1,
+        10_000,
+        "Bob's consumer below the top layer",
+      );
+      // The user sees it: a smaller picture, still moving.
+      await waitFor(
+        () => inboundVideo(bob),
+        (video) => (video?.frameWidth ?? 0) < fullWidth,
+        5000,
+        'a smaller picture',
+      );
+      // Still moving on the slow link: at least 3 frames a second.
+      const before = (await remoteVideoWatch(bob)).framesDecoded;
+      await sleep(8000);
+      expect((await remoteVideoWatch(bob)).framesDecoded - before).toBeGreaterThanOrEqual(24);
+    } finally {
+      lift();
+    }
+    const climbed = await waitFor(
+      () => status(url),
+      (s) => s.consumerLayers.spatial[2] === 2,
+      45_000,
+      'back on the top layer',
+    );
+    await waitFor(
+      () => inboundVideo(bob),
+      (video) => video?.frameWidth === fullWidth,
+      10_000,
+      'full width again',
+    );
+
+    const watch = await remoteVideoWatch(bob);
+    process.stdout.write(
+      `slow link: lowered after ${lowered.afterMs} ms, back after ${climbed.afterMs} ms, ${JSON.stringify(watch)}\n`,
+    );
+    expect(lowered.afterMs).toBeLessThan(10_000);
+    expect(watch.longestFreezeMs).toBeLessThan(2000);
+    expect(watch.longestStallMs).toBeLessThan(2000);
+  });
+});
