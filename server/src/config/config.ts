@@ -70,15 +70,19 @@ const envSchema = z.object({
   /** Time before a skipped pair may be matched again when others wait too. */
   REMATCH_COOLDOWN_MS: integer(0, 600_000).default(10_000),
   QUALITY_REPORT_INTERVAL_MS: integer(1000, 600_000).default(5000),
+  /** How often the server reconsiders every receiver's simulcast layer. */
+  LAYER_ADAPTATION_INTERVAL_MS: integer(100, 60_000).default(1000),
   /** Shared secret with coturn (`static-auth-secret`); without it no TURN servers are offered. */
   TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   TURN_URLS: commaList
     .pipe(z.array(z.string().regex(/^turns?:[^\s]+$/, 'each entry must start with turn: or turns:')))
     .default([]),
-  TURN_TTL_SECONDS: integer(60, 86_400).default(600),
+  TURN_TTL_SECONDS: integer(10, 86_400).default(600),
   ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
   /** Bearer token for the admin API; without it the admin API answers 503. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token for /metrics; without it /metrics is public, like /status. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DATA_DIR: z.string().default('data'),
   STATIC_DIR: z.string().optional(),
   TRUST_PROXY: boolean.default(false),
@@ -105,6 +109,7 @@ export type Config = Readonly<{
   session: Readonly<{ maxStandbyMs: number; sweepMs: number }>;
   rematchCooldownMs: number;
   qualityReportIntervalMs: number;
+  layerAdaptationIntervalMs: number;
   turn: Readonly<{
     secret: string | undefined;
     urls: readonly string[];
@@ -112,6 +117,7 @@ export type Config = Readonly<{
     iceTransportPolicy: 'all' | 'relay';
   }>;
   adminToken: string | undefined;
+  metricsToken: string | undefined;
   dataDir: string;
   staticDir: string | undefined;
   trustProxy: boolean;
@@ -179,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     session: Object.freeze({ maxStandbyMs: e.MAX_STANDBY_MS, sweepMs: e.STANDBY_SWEEP_MS }),
     rematchCooldownMs: e.REMATCH_COOLDOWN_MS,
     qualityReportIntervalMs: e.QUALITY_REPORT_INTERVAL_MS,
+    layerAdaptationIntervalMs: e.LAYER_ADAPTATION_INTERVAL_MS,
     turn: Object.freeze({
       secret: e.TURN_SECRET,
       urls: Object.freeze([...e.TURN_URLS]),
@@ -186,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       iceTransportPolicy: e.ICE_TRANSPORT_POLICY,
     }),
     adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
     dataDir: e.DATA_DIR,
     staticDir: e.STATIC_DIR,
     trustProxy: e.TRUST_PROXY,
