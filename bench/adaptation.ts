@@ -6,27 +6,27 @@
  * layer after the release, the longest freeze Bob's browser counted (inbound-rtp freezeCount /
  * totalFreezesDuration) and the longest decoding stall, and the layer moves the server made
  * (meetopia_layer_changes_total from /metrics).
- * Usage: npx tsx bench/adaptation.ts [cycles=10] [rate=300kbit]
+ * Usage: npx tsx bench/adaptation.ts [cycles=10] [kbit=300] [queue-ms=200] [ramp-ms=0] [burst-bytes=4000]
+ *   ramp-ms 0: the limit falls at once (a cliff); otherwise the link degrades over that long.
  */
 import { statusSchema } from '@meetopia/protocol';
-import {
-  launchChromium,
-  openUser,
-  remoteVideoWatch,
-  waitForRemoteFrames,
-  waitForStatus,
-  watchRemoteVideo,
-} from '../test/helpers/browser.js';
+import { launchChromium, openUser, pairUp, remoteVideoWatch, watchRemoteVideo } from '../test/helpers/browser.js';
 import { NetNamespace } from '../test/helpers/netns.js';
 import { freePortRun } from '../test/helpers/ports.js';
 import { startServerProcess } from '../test/helpers/serverProcess.js';
+import { sleep, waitFor } from '../test/helpers/wait.js';
 import { summary } from './lib/stats.js';
 
 const cycles = Number(process.argv[2] ?? 10);
-const rate = process.argv[3] ?? '300kbit';
+const kbit = Number(process.argv[3] ?? 300);
+/** How long packets may queue at the bottleneck before it drops them. */
+const queueMs = Number(process.argv[4] ?? 200);
+/** 0: the limit falls at once (a cliff); else it comes down in steps over this long. */
+const rampMs = Number(process.argv[5] ?? 0);
+/** Token bucket size: how much may pass at line rate after a pause. */
+const burstBytes = Number(process.argv[6] ?? 4000);
 const SHAPE_MS = 15_000;
 const GIVE_UP_MS = 60_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const ns = NetNamespace.create(51);
 const server = await startServerProcess('bench-adaptation', {
@@ -44,14 +44,12 @@ async function layers(): Promise<number[]> {
   return statusSchema.parse(await (await fetch(`${url}/status`)).json()).consumerLayers.spatial;
 }
 
-/** Polls until `check` holds; resolves with the time it took, or null after `timeoutMs`. */
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<number | null> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) return null;
-    await sleep(100);
-  }
-  return Date.now() - started;
+/** How long until `check` held, or null if it did not within `timeoutMs`. */
+function until(check: () => Promise<boolean>, timeoutMs: number): Promise<number | null> {
+  return waitFor(check, Boolean, timeoutMs, 'the condition').then(
+    (result) => result.afterMs,
+    () => null,
+  );
 }
 
 async function layerChanges(): Promise<number> {
@@ -62,48 +60,53 @@ async function layerChanges(): Promise<number> {
 try {
   const alice = await openUser(hostBrowser, url);
   const bob = await openUser(nsBrowser, url);
-  for (const page of [alice, bob]) await waitForStatus(page, 'connected');
-  await alice.getByTestId('start').click();
-  await waitForStatus(alice, 'waiting');
-  await bob.getByTestId('start').click();
-  await waitForStatus(bob, 'matched');
-  await waitForRemoteFrames(bob, { after: 10 });
+  await pairUp(alice, bob, { frames: 10 });
   await until(async () => (await layers())[2] === 2, GIVE_UP_MS);
 
   const lowered: number[] = [];
   const restored: number[] = [];
-  const freezes: number[] = [];
+  const freezesShaped: number[] = [];
+  const freezesAfter: number[] = [];
   const stalls: number[] = [];
   const moves: number[] = [];
   let failures = 0;
   for (let cycle = 0; cycle < cycles; cycle += 1) {
     await watchRemoteVideo(bob);
     const movesBefore = await layerChanges();
-    const lift = ns.shapeIngress(rate);
+    // Timed from the first step down, whether the limit falls at once or in steps.
     const shapedAt = Date.now();
-    const down = await until(async () => (await layers())[2] === 1, SHAPE_MS);
+    const [lift, down] = await Promise.all([
+      ns.degradeIngress(kbit, rampMs, { queueMs, burstBytes }),
+      until(async () => (await layers())[2] === 1, SHAPE_MS),
+    ]);
     await sleep(Math.max(0, SHAPE_MS - (Date.now() - shapedAt)));
+    const shaped = await remoteVideoWatch(bob);
+    await watchRemoteVideo(bob);
     lift();
     const up = await until(async () => (await layers())[2] === 2, GIVE_UP_MS);
-    const watch = await remoteVideoWatch(bob);
+    const after = await remoteVideoWatch(bob);
     const moved = (await layerChanges()) - movesBefore;
     if (down === null || up === null) failures += 1;
     if (down !== null) lowered.push(down);
     if (up !== null) restored.push(up);
-    freezes.push(watch.longestFreezeMs);
-    stalls.push(watch.longestStallMs);
+    freezesShaped.push(shaped.longestFreezeMs);
+    freezesAfter.push(after.longestFreezeMs);
+    stalls.push(Math.max(shaped.longestStallMs, after.longestStallMs));
     moves.push(moved);
     console.log(
-      `cycle ${cycle + 1}: lowered ${down ?? 'never'} ms, back on top ${up ?? 'never'} ms, longest freeze ${watch.longestFreezeMs} ms (${watch.freezes} freezes), longest stall ${watch.longestStallMs} ms, ${moved} layer moves`,
+      `cycle ${cycle + 1}: lowered ${down ?? 'never'} ms, back on top ${up ?? 'never'} ms, longest freeze ${shaped.longestFreezeMs} ms while shaped and ${after.longestFreezeMs} ms after, longest stall ${Math.max(shaped.longestStallMs, after.longestStallMs)} ms, ${moved} layer moves`,
     );
     await sleep(3000);
   }
+  const freezes = freezesShaped.map((ms, i) => Math.max(ms, freezesAfter[i] ?? 0));
   console.log(
-    `layer adaptation at ${rate}, ${cycles} cycles of ${SHAPE_MS / 1000} s, Chromium ${hostBrowser.version()}, ${new Date().toISOString()}`,
+    `layer adaptation at ${kbit} kbit/s (${rampMs ? `reached over ${rampMs} ms` : 'at once'}, ${queueMs} ms queue, ${burstBytes}-byte bucket), ${cycles} cycles of ${SHAPE_MS / 1000} s, Chromium ${hostBrowser.version()}, ${new Date().toISOString()}`,
   );
   console.log(summary('shaped -> consumer below the top layer', lowered));
   console.log(summary('released -> consumer back on the top layer', restored));
-  console.log(summary('longest freeze per cycle (inbound-rtp)', freezes));
+  console.log(summary('longest freeze while shaped (inbound-rtp)', freezesShaped));
+  console.log(summary('longest freeze after the release', freezesAfter));
+  console.log(summary('longest freeze per cycle', freezes));
   console.log(summary('longest decoding stall per cycle', stalls));
   console.log(summary('layer moves per cycle', moves, ''));
   console.log(

@@ -6,30 +6,16 @@ import {
   launchChromium,
   openUser,
   outboundLayers,
+  pairUp,
   remoteVideoWatch,
-  waitForRemoteFrames,
-  waitForStatus,
   watchRemoteVideo,
 } from '../helpers/browser.js';
 import { NetNamespace } from '../helpers/netns.js';
 import { freePortRun } from '../helpers/ports.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const ADMIN_TOKEN = 'e2e-layers-admin-token-42';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number, what: string) {
-  const started = Date.now();
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return { value, afterMs: Date.now() - started };
-    if (Date.now() - started > timeoutMs) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)}`);
-    }
-    await sleep(200);
-  }
-}
-
 async function status(baseUrl: string): Promise<Status> {
   return statusSchema.parse(await (await fetch(`${baseUrl}/status`)).json());
 }
@@ -52,17 +38,6 @@ async function mediaIdentity(page: Page): Promise<string> {
   });
 }
 
-async function pairUp(a: Page, b: Page): Promise<void> {
-  for (const page of [a, b]) await waitForStatus(page, 'connected');
-  await a.getByTestId('start').click();
-  await waitForStatus(a, 'waiting');
-  await b.getByTestId('start').click();
-  await waitForStatus(a, 'matched');
-  await waitForStatus(b, 'matched');
-  await waitForRemoteFrames(a, { after: 10 });
-  await waitForRemoteFrames(b, { after: 10 });
-}
-
 describe('the admin changes simulcast layers on a running service', () => {
   let server: ServerProcess;
   let browser: Browser;
@@ -71,11 +46,11 @@ describe('the admin changes simulcast layers on a running service', () => {
   let admin: Page;
 
   beforeAll(async () => {
-    server = await startServerProcess('e2e-layers-admin', { ADMIN_TOKEN });
+    server = await startServerProcess('e2e-layers-admin', { ADMIN_TOKEN, QUALITY_REPORT_INTERVAL_MS: '1000' });
     browser = await launchChromium();
     alice = await openUser(browser, server.url);
     bob = await openUser(browser, server.url);
-    await pairUp(alice, bob);
+    await pairUp(alice, bob, { frames: 10 });
     admin = await (await browser.newContext()).newPage();
     await admin.goto(`${server.url}/admin`);
   });
@@ -83,6 +58,21 @@ describe('the admin changes simulcast layers on a running service', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+  });
+
+  it("shows each side its own and its partner's network quality, and /status sums them up", async () => {
+    for (const page of [alice, bob]) {
+      for (const id of ['self-quality', 'peer-quality']) {
+        await page.locator(`[data-testid="${id}"][data-quality="good"]`).waitFor({ timeout: 10_000 });
+      }
+    }
+    const { value } = await waitFor(
+      () => status(server.url),
+      (s) => s.networkHealth.qualityDistribution.good === 2,
+      5000,
+      'two users classed good',
+    );
+    expect(value.networkHealth.avgLatency).toEqual(expect.any(Number));
   });
 
   it('refuses a wrong token on the admin page', async () => {
@@ -194,7 +184,7 @@ describe('a receiver on a slow link', () => {
     nsBrowser = await launchChromium({ executablePath: ns.chromiumPath(), secureOrigins: [url] });
     alice = await openUser(hostBrowser, url);
     bob = await openUser(nsBrowser, url);
-    await pairUp(alice, bob);
+    await pairUp(alice, bob, { frames: 10 });
   });
 
   afterAll(async () => {
@@ -204,7 +194,7 @@ describe('a receiver on a slow link', () => {
     ns?.destroy();
   });
 
-  it('drops to a lower layer within 10 s at 300 kbps and climbs back when the limit is lifted, without long freezes', async () => {
+  it('on a link degrading to 300 kbps it drops a layer within 10 s, climbs back once the limit is lifted, and never freezes 2 s', async () => {
     await waitFor(
       () => status(url),
       (s) => s.consumerLayers.spatial[2] === 2,
@@ -214,10 +204,12 @@ describe('a receiver on a slow link', () => {
     const fullWidth = (await inboundVideo(bob))?.frameWidth ?? 0;
     await watchRemoteVideo(bob);
 
-    const lift = ns.shapeIngress('300kbit');
-    let lowered: { afterMs: number };
+    // The link degrades over 4 s to 300 kbps, as a fading Wi-Fi or a congested uplink does. (An
+    // instant cliff is harsher: bench/adaptation.ts measures both, see docs/performance.md.)
+    let lowered = Number.NaN;
+    const degrading = ns.degradeIngress(300, 4000);
     try {
-      lowered = await waitFor(
+      const { afterMs: loweredAfterMs } = await waitFor(
         () => status(url),
         (s) =>
           s.consumerLayers.spatial[2] === 1 &&
@@ -225,6 +217,8 @@ describe('a receiver on a slow link', () => {
         10_000,
         "Bob's consumer below the top layer",
       );
+      lowered = loweredAfterMs;
+      await degrading;
       // The user sees it: a smaller picture, still moving.
       await waitFor(
         () => inboundVideo(bob),
@@ -237,12 +231,12 @@ describe('a receiver on a slow link', () => {
       await sleep(8000);
       expect((await remoteVideoWatch(bob)).framesDecoded - before).toBeGreaterThanOrEqual(24);
     } finally {
-      lift();
+      (await degrading)();
     }
     const climbed = await waitFor(
       () => status(url),
       (s) => s.consumerLayers.spatial[2] === 2,
-      45_000,
+      60_000,
       'back on the top layer',
     );
     await waitFor(
@@ -254,9 +248,9 @@ describe('a receiver on a slow link', () => {
 
     const watch = await remoteVideoWatch(bob);
     process.stdout.write(
-      `slow link: lowered after ${lowered.afterMs} ms, back after ${climbed.afterMs} ms, ${JSON.stringify(watch)}\n`,
+      `slow link: lowered after ${lowered} ms, back after ${climbed.afterMs} ms, ${JSON.stringify(watch)}\n`,
     );
-    expect(lowered.afterMs).toBeLessThan(10_000);
+    expect(lowered).toBeLessThan(10_000);
     expect(watch.longestFreezeMs).toBeLessThan(2000);
     expect(watch.longestStallMs).toBeLessThan(2000);
   });

@@ -73,23 +73,37 @@ export class NetNamespace {
 
   /**
    * Limits the namespace's upload (tc tbf on its own end of the veth), e.g. '300kbit'. Returns
-   * the undo. The bucket holds only a few packets (`burstBytes`): a large burst would let short
+   * the undo. The bucket holds only a few packets by default: a large burst would let short
    * probe bursts through at line rate, which is how a policer behaves rather than a slow link.
    */
-  shapeEgress(rate: string, burstBytes = 4000): () => void {
+  shapeEgress(rate: string, link: LinkShape = {}): () => void {
     const dev = `${this.#hostIf}p`;
-    this.exec('tc', tbf(dev, rate, burstBytes));
+    this.exec('tc', tbf(dev, rate, link));
     return () => {
       if (!this.#destroyed) this.exec('tc', ['qdisc', 'del', 'dev', dev, 'root']);
     };
   }
 
   /** Limits what reaches the namespace (tc tbf on the host's end of the veth). Returns the undo. */
-  shapeIngress(rate: string, burstBytes = 4000): () => void {
-    run('tc', tbf(this.#hostIf, rate, burstBytes));
+  shapeIngress(rate: string, link: LinkShape = {}): () => void {
+    run('tc', tbf(this.#hostIf, rate, link));
     return () => {
       if (!this.#destroyed) run('tc', ['qdisc', 'del', 'dev', this.#hostIf, 'root']);
     };
+  }
+
+  /**
+   * Narrows what reaches the namespace down to `kbit`, at once (`overMs` 0) or as a degrading
+   * link does: 3×, 2× and 1.5× the target, spread over `overMs`, then the target. Resolves with
+   * the undo once the target is in place.
+   */
+  async degradeIngress(kbit: number, overMs: number, link: LinkShape = {}): Promise<() => void> {
+    const steps = overMs > 0 ? [3, 2, 1.5] : [];
+    for (const factor of steps) {
+      this.shapeIngress(`${Math.round(kbit * factor)}kbit`, link);
+      await new Promise((resolve) => setTimeout(resolve, overMs / steps.length));
+    }
+    return this.shapeIngress(`${kbit}kbit`, link);
   }
 
   /** A Chromium executable that runs inside this namespace (for playwright's `executablePath`). */
@@ -193,9 +207,30 @@ function chromiumWrapper(dir: string, namespace: string): string {
   return path;
 }
 
-/** A token bucket on `dev`: `rate`, a bucket of `burstBytes`, and at most 200 ms of queue. */
-function tbf(dev: string, rate: string, burstBytes: number): string[] {
-  return ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', String(burstBytes), 'latency', '200ms'];
+/** How a shaped link behaves besides its rate. */
+export type LinkShape = {
+  /** Token bucket size (default 4000 bytes, a few packets). */
+  burstBytes?: number;
+  /** The longest a packet may wait in the queue before it is dropped (default 200 ms). */
+  queueMs?: number;
+};
+
+/** A token bucket on `dev`: `rate`, a small bucket, and a bounded queue. */
+function tbf(dev: string, rate: string, { burstBytes = 4000, queueMs = 200 }: LinkShape): string[] {
+  return [
+    'qdisc',
+    'replace',
+    'dev',
+    dev,
+    'root',
+    'tbf',
+    'rate',
+    rate,
+    'burst',
+    String(burstBytes),
+    'latency',
+    `${queueMs}ms`,
+  ];
 }
 
 function run(command: string, args: string[]): string {

@@ -38,11 +38,20 @@ type Entry = {
   /** When mediasoup last switched this consumer's layers (a key frame was just asked for). */
   switchedAt: number;
   /** A ceiling change held back until the publisher's encoder takes key frame requests again. */
-  deferred: NodeJS.Timeout | undefined;
+  timer: NodeJS.Timeout | undefined;
+  /** Extra key frame requests after coming down on a congested link. */
+  repeats: NodeJS.Timeout[];
 };
 
 /** Early decisions on mediasoup's own layer changes happen at most this often per consumer. */
 const REACT_INTERVAL_MS = 250;
+/**
+ * After coming down because the link narrowed or lost packets, the new layer's first key frame
+ * travels through a queue still full of the old layer's packets and is often lost; the receiver
+ * then asks for another only seconds later (seen: 4 s). Asking again ourselves, while the queue
+ * drains, costs a few kilobytes at the low layer.
+ */
+const KEY_FRAME_REPEATS_MS = [600, 1500];
 
 /**
  * Server-side layer adaptation: once per tick, for every video consumer, reads mediasoup's
@@ -53,6 +62,8 @@ const REACT_INTERVAL_MS = 250;
 export class LayerAdaptation {
   readonly #options: LayerAdaptationOptions;
   readonly #entries = new Map<string, Entry>();
+  /** Receive transports whose bandwidth estimate events are already listened to. */
+  readonly #watchedTransports = new WeakSet<types.WebRtcTransport>();
   readonly #timer: NodeJS.Timeout;
   readonly #now: () => number;
   #ticking = false;
@@ -81,13 +92,15 @@ export class LayerAdaptation {
       applied: policy.layers,
       reactedAt: 0,
       switchedAt: 0,
-      deferred: undefined,
+      timer: undefined,
+      repeats: [],
     };
     this.#entries.set(consumer.id, entry);
     consumer.observer.once('close', () => {
-      clearTimeout(entry.deferred);
+      clearTimers(entry);
       this.#entries.delete(consumer.id);
     });
+    this.#watchEstimate(receiver.media.transport('recv'));
     // mediasoup moved the layers on its own (its estimate fell, a stream died): decide now
     // rather than at the next tick, so that a collapse is followed within milliseconds.
     consumer.observer.on('layerschange', () => {
@@ -114,14 +127,32 @@ export class LayerAdaptation {
 
   close(): void {
     clearInterval(this.#timer);
-    for (const entry of this.#entries.values()) clearTimeout(entry.deferred);
+    for (const entry of this.#entries.values()) clearTimers(entry);
     this.#entries.clear();
   }
 
-  async #adaptWithFreshSignals(entry: Entry): Promise<void> {
+  async #adaptWithFreshSignals(entry: Entry, estimate?: number): Promise<void> {
     if (this.#entries.get(entry.consumer.id) === entry) {
-      await this.#adapt(entry, new SignalReader(this.#options.simulcast()));
+      await this.#adapt(entry, new SignalReader(this.#options.simulcast(), estimate));
     }
+  }
+
+  /**
+   * mediasoup reports its new estimate at once when it falls sharply (and at most every second
+   * otherwise): every consumer on that transport decides right away, before the key frames
+   * mediasoup asked for on its own reach it.
+   */
+  #watchEstimate(transport: types.WebRtcTransport | undefined): void {
+    if (!transport || transport.closed || this.#watchedTransports.has(transport)) return;
+    this.#watchedTransports.add(transport);
+    void transport.enableTraceEvent(['bwe']).catch(() => {});
+    transport.on('trace', (trace) => {
+      const estimate = bweAvailableBitrate(trace);
+      if (estimate === null) return;
+      for (const entry of this.#entries.values()) {
+        if (entry.receiver.media.transport('recv') === transport) void this.#adaptWithFreshSignals(entry, estimate);
+      }
+    });
   }
 
   async #adapt(entry: Entry, signals: SignalReader): Promise<void> {
@@ -153,14 +184,20 @@ export class LayerAdaptation {
       );
     }
     if (sameLayers(decision.layers, entry.applied)) return;
+    const congested = decision.change === 'down-bandwidth' || decision.change === 'down-loss';
     entry.applied = decision.layers;
     // A new ceiling makes mediasoup ask the publisher for a key frame of the new layer. Right
     // after a switch of mediasoup's own, Chrome's encoder would ignore that request (it takes one
     // per 300 ms, for all layers together) and mediasoup would only ask again a second later.
-    const wait = entry.switchedAt + KEY_FRAME_REQUEST_DELAY_MS - now;
-    clearTimeout(entry.deferred);
+    const wait = Math.max(0, entry.switchedAt + KEY_FRAME_REQUEST_DELAY_MS - now);
+    clearTimers(entry);
+    if (congested) {
+      entry.repeats = KEY_FRAME_REPEATS_MS.map((delay) =>
+        setTimeout(() => void consumer.requestKeyFrame().catch(() => {}), wait + delay),
+      );
+    }
     if (wait > 0) {
-      entry.deferred = setTimeout(() => void applyLayers(entry), wait);
+      entry.timer = setTimeout(() => void applyLayers(entry), wait);
       return;
     }
     await applyLayers(entry);
@@ -172,13 +209,17 @@ class SignalReader {
   readonly simulcast: SimulcastConfig;
   readonly #estimates = new Map<UserMedia, Promise<number | null>>();
   readonly #layerBitrates = new Map<types.Producer, Promise<number[]>>();
+  /** An estimate mediasoup just reported (a `bwe` trace), used instead of asking for one. */
+  readonly #knownEstimate: number | undefined;
 
-  constructor(simulcast: SimulcastConfig) {
+  constructor(simulcast: SimulcastConfig, knownEstimate?: number) {
     this.simulcast = simulcast;
+    this.#knownEstimate = knownEstimate;
   }
 
   /** The receive transport's bandwidth estimate. */
   estimate(media: UserMedia): Promise<number | null> {
+    if (this.#knownEstimate !== undefined) return Promise.resolve(this.#knownEstimate);
     let estimate = this.#estimates.get(media);
     if (!estimate) {
       estimate = availableBitrate(media.transport('recv'));
@@ -237,14 +278,28 @@ async function measuredLayerBitrates(producer: types.Producer, configured: reado
   });
 }
 
+/** The available bitrate of a transport `bwe` trace event, or null for any other trace. */
+function bweAvailableBitrate(trace: types.TransportTraceEventData): number | null {
+  const { info } = trace;
+  if (trace.type !== 'bwe' || typeof info !== 'object' || info === null || !('availableBitrate' in info)) return null;
+  const available = info.availableBitrate;
+  return typeof available === 'number' && available > 0 ? available : null;
+}
+
 async function availableBitrate(transport: types.WebRtcTransport | undefined): Promise<number | null> {
   if (!transport || transport.closed) return null;
   const stats = await transport.getStats().catch(() => []);
   return stats[0]?.availableOutgoingBitrate ?? null;
 }
 
+function clearTimers(entry: Entry): void {
+  clearTimeout(entry.timer);
+  for (const timer of entry.repeats) clearTimeout(timer);
+  entry.repeats = [];
+}
+
 async function applyLayers(entry: Entry): Promise<void> {
-  entry.deferred = undefined;
+  entry.timer = undefined;
   // Fails only when the consumer closed meanwhile.
   await entry.consumer.setPreferredLayers(entry.applied).catch(() => {});
 }

@@ -56,6 +56,27 @@ describe('LayerPolicy.decide()', () => {
     expect(last.layers).toEqual({ spatialLayer: 1, temporalLayer: 2 });
   });
 
+  it('comes down at once, past the middle layer, when the estimate collapses under the forwarded one', () => {
+    const policy = new LayerPolicy();
+    run(policy, 0, 3, signals({ availableBitrate: 1_600_000 }));
+    // mediasoup still forwards the top layer; its estimate just fell to 300 kbps.
+    const decision = policy.decide(signals({ availableBitrate: 300_000 }), 3100);
+    expect(decision).toEqual({ layers: { spatialLayer: 0, temporalLayer: 2 }, change: 'down-bandwidth' });
+  });
+
+  it('a slow decline of the estimate is left to mediasoup and followed, not anticipated', () => {
+    const policy = new LayerPolicy();
+    run(policy, 0, 3, signals({ availableBitrate: 1_300_000 }));
+    // Under what the top layer needs, but not a sharp drop: mediasoup decides, the policy follows.
+    const gentle = policy.decide(signals({ availableBitrate: 1_000_000 }), 4000);
+    expect(gentle.change).toBeNull();
+    const followed = policy.decide(
+      signals({ availableBitrate: 1_000_000, current: { spatialLayer: 1, temporalLayer: 2 } }),
+      5000,
+    );
+    expect(followed).toEqual({ layers: { spatialLayer: 1, temporalLayer: 2 }, change: 'down-bandwidth' });
+  });
+
   it('does not react to a blip shorter than the down delay', () => {
     const policy = new LayerPolicy();
     run(policy, 0, 5, signals());

@@ -47,6 +47,8 @@ export type LayerPolicyOptions = {
   /** A consumer score at or below this is bad; at or above `goodScore` it allows a climb. */
   badScore: number;
   goodScore: number;
+  /** An estimate below this fraction of the previous one is a sharp drop. */
+  sharpDrop: number;
   /** The estimate must exceed what the next layer carries by this factor to climb. */
   climbHeadroom: number;
   /**
@@ -66,6 +68,7 @@ export const defaultLayerPolicyOptions: LayerPolicyOptions = {
   goodLoss: 0.02,
   badScore: 5,
   goodScore: 8,
+  sharpDrop: 0.75,
   climbHeadroom: 1.3,
   ampleHeadroom: 2,
 };
@@ -105,6 +108,8 @@ export class LayerPolicy {
   #badSince: number | null = null;
   #goodSince: number | null = null;
   #belowSince: number | null = null;
+  /** The estimate of the previous decision, to tell a sharp drop. */
+  #previousEstimate: number | null = null;
   /** Lowest bandwidth estimate seen during the current good stretch (one high probe must not decide a climb). */
   #goodStretchEstimate: number | null = null;
   /** When the ceiling last went up, until that climb has held or failed. */
@@ -151,8 +156,27 @@ export class LayerPolicy {
     const squeezed = currentRung !== null && currentRung < ceiling && !carries(ceiling, 1);
     this.#belowSince = squeezed ? (this.#belowSince ?? now) : null;
 
+    // The estimate fell sharply below what is being forwarded (the link just got much narrower).
+    // Come down at once to what it carries with headroom: mediasoup on its own would step down
+    // one layer at a time, each step waiting for a key frame through a congested link; a new
+    // ceiling that reaches it before the first key frame lands makes it one step.
+    const previousEstimate = this.#previousEstimate;
+    this.#previousEstimate = signals.availableBitrate;
+    const forwarded = Math.min(currentRung ?? ceiling, ceiling);
+    const collapsed =
+      signals.availableBitrate !== null &&
+      previousEstimate !== null &&
+      signals.availableBitrate < previousEstimate * o.sharpDrop &&
+      !carries(forwarded, 1);
+
     let moved: 'down-loss' | 'down-bandwidth' | 'up' | null = null;
-    if (this.#badSince !== null && now - this.#badSince >= o.downAfterMs && ceiling > 0) {
+    if (collapsed && ceiling > 1) {
+      let target = ceiling - 1;
+      while (target > 1 && !carries(target, o.climbHeadroom)) target -= 1;
+      this.#rung = target;
+      moved = 'down-bandwidth';
+      this.#belowSince = null;
+    } else if (this.#badSince !== null && now - this.#badSince >= o.downAfterMs && ceiling > 0) {
       this.#rung = ceiling - 1;
       moved = 'down-loss';
       this.#badSince = now;
