@@ -10,17 +10,17 @@
  * Usage: npx tsx bench/resilience.ts [drops=100] [outages=30]
  */
 import type { Browser, Page } from 'playwright-core';
-import { inboundVideo, launchChromium, openUser, waitForRemoteFrames, waitForStatus } from '../test/helpers/browser.js';
+import { inboundVideo, launchChromium, openUser, pairUp } from '../test/helpers/browser.js';
 import { NetNamespace } from '../test/helpers/netns.js';
 import { freePortRun } from '../test/helpers/ports.js';
 import { startServerProcess } from '../test/helpers/serverProcess.js';
+import { sleep, waitFor } from '../test/helpers/wait.js';
 import { summary } from './lib/stats.js';
 
 const drops = Number(process.argv[2] ?? 100);
 const outages = Number(process.argv[3] ?? 30);
 const OUTAGE_MS = 3000;
 const GIVE_UP_MS = 30_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type User = { name: string; ns: NetNamespace; browser: Browser; page: Page; partner?: User };
 
@@ -41,11 +41,9 @@ async function statusOf(page: Page): Promise<string | null> {
   return page.getByTestId('status').getAttribute('data-status');
 }
 
-async function until(check: () => Promise<boolean>, deadline: number): Promise<void> {
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(25);
-  }
+/** Polls `check` every 25 ms until it holds; rejects at `deadline`. */
+function until(check: () => Promise<boolean>, deadline: number): Promise<unknown> {
+  return waitFor(check, Boolean, Math.max(0, deadline - Date.now()), 'the condition', 25);
 }
 
 const namespaces = [21, 22, 23, 24].map((index) => NetNamespace.create(index));
@@ -67,19 +65,13 @@ try {
     const browser = await launchChromium({ executablePath: ns.chromiumPath(), secureOrigins: [url] });
     users.push({ name: `user${i + 1}`, ns, browser, page: await openUser(browser, url) });
   }
-  for (const user of users) await waitForStatus(user.page, 'connected');
   // Two pairs: 1-2 and 3-4.
   for (const [a, b] of [
     [users[0], users[1]],
     [users[2], users[3]],
   ] as const) {
     if (!a || !b) throw new Error('users');
-    await a.page.getByTestId('start').click();
-    await waitForStatus(a.page, 'waiting');
-    await b.page.getByTestId('start').click();
-    await waitForStatus(a.page, 'matched');
-    await waitForRemoteFrames(a.page, { after: 10 });
-    await waitForRemoteFrames(b.page, { after: 10 });
+    await pairUp(a.page, b.page, { frames: 10 });
     a.partner = b;
     b.partner = a;
   }

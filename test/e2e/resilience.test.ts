@@ -5,14 +5,14 @@ import {
   launchChromium,
   launchKillableChromium,
   openUser,
+  pairUp,
   waitForRemoteFrames,
   waitForStatus,
 } from '../helpers/browser.js';
 import { NetNamespace } from '../helpers/netns.js';
 import { freePortRun } from '../helpers/ports.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep, waitFor } from '../helpers/wait.js';
 
 async function chatTexts(page: Page, from: 'me' | 'peer'): Promise<string[]> {
   return page
@@ -55,15 +55,6 @@ function cut(ns: NetNamespace, protocol: 'udp' | 'tcp', ports?: string): () => v
   };
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-  return Date.now() - started;
-}
-
 /** A page's remote video is advancing: more frames decoded now than a moment ago. */
 async function videoAdvancing(page: Page): Promise<boolean> {
   const before = (await inboundVideo(page))?.framesDecoded ?? 0;
@@ -98,14 +89,7 @@ describe('calls survive bad networks', () => {
     hostBrowser = await launchChromium({ secureOrigins: [url] });
     alice = await openUser(nsBrowser, url);
     bob = await openUser(hostBrowser, url);
-    await waitForStatus(alice, 'connected');
-    await waitForStatus(bob, 'connected');
-    await alice.getByTestId('start').click();
-    await bob.getByTestId('start').click();
-    await waitForStatus(alice, 'matched');
-    await waitForStatus(bob, 'matched');
-    await waitForRemoteFrames(alice, { after: 10 });
-    await waitForRemoteFrames(bob, { after: 10 });
+    await pairUp(alice, bob, { frames: 10 });
   });
 
   afterAll(async () => {
@@ -138,8 +122,8 @@ describe('calls survive bad networks', () => {
     await waitForStatus(alice, 'matched', 30_000);
     await waitForStatus(bob, 'matched', 5_000);
     expect(await pairId(alice)).toBe(pair);
-    await waitFor(() => videoAdvancing(alice), 5000, "Alice's video");
-    await waitFor(() => videoAdvancing(bob), 5000, "Bob's video");
+    await waitFor(() => videoAdvancing(alice), Boolean, 5000, "Alice's video");
+    await waitFor(() => videoAdvancing(bob), Boolean, 5000, "Bob's video");
     await bob.getByTestId('chat-log').locator('li[data-from="peer"]', { hasText: 'typed while offline' }).waitFor();
     expect(await chatTexts(alice, 'me')).toEqual(['before the drop', 'typed while offline']);
     expect(await chatTexts(bob, 'peer')).toEqual(['before the drop', 'typed while offline']);
@@ -154,8 +138,8 @@ describe('calls survive bad networks', () => {
       await waitForStatus(alice, 'reconnecting', 10_000);
       // ICE restart finds the TCP path of the same WebRtcServer while UDP is still blocked.
       await waitForStatus(alice, 'matched', 15_000);
-      await waitFor(() => videoAdvancing(alice), 5000, "Alice's video over TCP");
-      await waitFor(() => videoAdvancing(bob), 5000, "Bob's video from Alice over TCP");
+      await waitFor(() => videoAdvancing(alice), Boolean, 5000, "Alice's video over TCP");
+      await waitFor(() => videoAdvancing(bob), Boolean, 5000, "Bob's video from Alice over TCP");
       const restoredAfter = Date.now() - cutAt;
       expect(restoredAfter).toBeLessThan(15_000);
       expect(await mediaPath(alice)).toBe('tcp');
@@ -166,7 +150,7 @@ describe('calls survive bad networks', () => {
     } finally {
       restore();
     }
-    await waitFor(() => videoAdvancing(bob), 5000, 'video after the outage');
+    await waitFor(() => videoAdvancing(bob), Boolean, 5000, 'video after the outage');
   });
 
   it('a media outage beyond the limit: text mode on both sides within 10 s, then video back by itself', async () => {
@@ -176,7 +160,7 @@ describe('calls survive bad networks', () => {
     let textAfter = 0;
     try {
       const started = Date.now();
-      await waitFor(async () => (await media(alice)) === 'text', 10_000, 'Alice in text mode');
+      await waitFor(async () => (await media(alice)) === 'text', Boolean, 10_000, 'Alice in text mode');
       textAfter = Date.now() - started;
       await bob.getByTestId('peer-media').filter({ hasText: 'text mode' }).waitFor({ timeout: 3000 });
       await alice.getByTestId('notice').filter({ hasText: 'switched to text' }).waitFor();
@@ -191,10 +175,10 @@ describe('calls survive bad networks', () => {
       tcp();
     }
     expect(textAfter).toBeLessThan(10_000);
-    await waitFor(async () => (await media(alice)) === 'video', 15_000, 'Alice back to video');
+    await waitFor(async () => (await media(alice)) === 'video', Boolean, 15_000, 'Alice back to video');
     await bob.getByTestId('peer-media').waitFor({ state: 'detached', timeout: 5000 });
-    await waitFor(() => videoAdvancing(bob), 5000, 'Bob sees Alice again');
-    await waitFor(() => videoAdvancing(alice), 5000, 'Alice sees Bob again');
+    await waitFor(() => videoAdvancing(bob), Boolean, 5000, 'Bob sees Alice again');
+    await waitFor(() => videoAdvancing(alice), Boolean, 5000, 'Alice sees Bob again');
     expect(await pairId(alice)).toBe(pair);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inboundVideo, launchChromium, openUser, waitForRemoteFrames, waitForStatus } from '../helpers/browser.js';
+import { inboundVideo, launchChromium, openUser, pairUp, waitForRemoteFrames } from '../helpers/browser.js';
 import { Coturn } from '../helpers/coturn.js';
 import { NetNamespace } from '../helpers/netns.js';
 import { freePortRun } from '../helpers/ports.js';
@@ -36,15 +36,6 @@ async function selectedLocalCandidates(
     }
     return result;
   });
-}
-
-async function pairUp(a: Page, b: Page): Promise<void> {
-  for (const page of [a, b]) await waitForStatus(page, 'connected');
-  await a.getByTestId('start').click();
-  await waitForStatus(a, 'waiting');
-  await b.getByTestId('start').click();
-  await waitForStatus(a, 'matched');
-  await waitForStatus(b, 'matched');
 }
 
 describe('relay-only deployment: media goes through coturn', () => {
@@ -91,9 +82,7 @@ describe('relay-only deployment: media goes through coturn', () => {
   it('video flows both ways and every selected candidate pair is a relay one', async () => {
     const alice = await openUser(browser, server.url);
     const bob = await openUser(browser, server.url);
-    await pairUp(alice, bob);
-    await waitForRemoteFrames(alice, { after: 30 });
-    await waitForRemoteFrames(bob, { after: 30 });
+    await pairUp(alice, bob, { frames: 30 });
     for (const page of [alice, bob]) {
       expect(await selectedLocalCandidates(page)).toEqual([
         { direction: 'send', candidateType: 'relay', relayProtocol: 'udp' },

@@ -78,6 +78,23 @@ export async function waitForStatus(page: Page, expected: string, timeoutMs = 15
   );
 }
 
+/**
+ * Two users meet: both connected, `a` presses Start and waits, `b` presses Start, both are
+ * matched; with `frames`, until each has decoded that many frames of the other's video.
+ */
+export async function pairUp(a: Page, b: Page, options: { frames?: number } = {}): Promise<void> {
+  for (const page of [a, b]) await waitForStatus(page, 'connected');
+  await a.getByTestId('start').click();
+  await waitForStatus(a, 'waiting');
+  await b.getByTestId('start').click();
+  await waitForStatus(a, 'matched');
+  await waitForStatus(b, 'matched');
+  if (options.frames !== undefined) {
+    await waitForRemoteFrames(a, { after: options.frames });
+    await waitForRemoteFrames(b, { after: options.frames });
+  }
+}
+
 /** Inbound video figures of the remote <video>'s receive transport (from the browser's own getStats). */
 export type InboundVideo = { framesDecoded: number; frameWidth: number; frameHeight: number; bytesReceived: number };
 

@@ -1,13 +1,8 @@
+import type { Status } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { getJson } from '../helpers/serverProcess.js';
 import { ErrorReply, TestClient } from '../helpers/wsClient.js';
-
-type Status = {
-  connections: { active: number; standby: number; reconnecting: number; paired: number };
-  waiting: number;
-  pairs: number;
-};
 
 describe('matching over the real server', () => {
   let server: TestServer;

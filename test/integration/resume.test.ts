@@ -1,14 +1,9 @@
+import type { Status } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { getJson } from '../helpers/serverProcess.js';
+import { sleep } from '../helpers/wait.js';
 import { TestClient } from '../helpers/wsClient.js';
-
-type Status = {
-  connections: { active: number; standby: number; reconnecting: number; paired: number };
-  waiting: number;
-};
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('session resume', () => {
   let server: TestServer;

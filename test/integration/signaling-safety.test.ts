@@ -1,10 +1,9 @@
+import type { Status } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { getJson } from '../helpers/serverProcess.js';
 import { TestClient } from '../helpers/wsClient.js';
-
-type Status = { connections: { active: number; standby: number; paired: number }; waiting: number; pairs: number };
 
 describe('signaling: bad input is answered and changes nothing', () => {
   let server: TestServer;
