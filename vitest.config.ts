@@ -13,6 +13,9 @@ export default defineConfig({
         plugins: [svelte()],
         test: {
           name: 'unit',
+          // Projects run in parallel unless ordered: integration and e2e must not overlap
+          // (real media on two cores; timing assertions), so each group waits for the one before.
+          sequence: { groupOrder: 0 },
           include: ['protocol/src/**/*.test.ts', 'server/src/**/*.test.ts', 'client/src/**/*.test.ts'],
           environment: 'node',
         },
@@ -21,6 +24,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
@@ -31,6 +35,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 2 },
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

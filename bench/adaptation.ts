@@ -10,10 +10,8 @@
  *   ramp-ms 0: the limit falls at once (a cliff); otherwise the link degrades over that long.
  */
 import { statusSchema } from '@meetopia/protocol';
-import { launchChromium, openUser, pairUp, remoteVideoWatch, watchRemoteVideo } from '../test/helpers/browser.js';
-import { NetNamespace } from '../test/helpers/netns.js';
-import { freePortRun } from '../test/helpers/ports.js';
-import { startServerProcess } from '../test/helpers/serverProcess.js';
+import { pairUp, remoteVideoWatch, watchRemoteVideo } from '../test/helpers/browser.js';
+import { startNamespacedCall } from '../test/helpers/namespacedCall.js';
 import { sleep, waitFor } from '../test/helpers/wait.js';
 import { summary } from './lib/stats.js';
 
@@ -28,17 +26,8 @@ const burstBytes = Number(process.argv[6] ?? 4000);
 const SHAPE_MS = 15_000;
 const GIVE_UP_MS = 60_000;
 
-const ns = NetNamespace.create(51);
-const server = await startServerProcess('bench-adaptation', {
-  HOST: ns.hostIp,
-  MEDIA_LISTEN_IP: ns.hostIp,
-  ANNOUNCED_ADDRESS: ns.hostIp,
-  MEDIA_PORT: String(await freePortRun(2)),
-  QUALITY_REPORT_INTERVAL_MS: '2000',
-});
-const url = `http://${ns.hostIp}:${server.port}`;
-const hostBrowser = await launchChromium({ secureOrigins: [url] });
-const nsBrowser = await launchChromium({ executablePath: ns.chromiumPath(), secureOrigins: [url] });
+const call = await startNamespacedCall('bench-adaptation', 51, { QUALITY_REPORT_INTERVAL_MS: '2000' });
+const { ns, url, inside: bob, outside: alice } = call;
 
 async function layers(): Promise<number[]> {
   return statusSchema.parse(await (await fetch(`${url}/status`)).json()).consumerLayers.spatial;
@@ -58,8 +47,6 @@ async function layerChanges(): Promise<number> {
 }
 
 try {
-  const alice = await openUser(hostBrowser, url);
-  const bob = await openUser(nsBrowser, url);
   await pairUp(alice, bob, { frames: 10 });
   await until(async () => (await layers())[2] === 2, GIVE_UP_MS);
 
@@ -100,7 +87,7 @@ try {
   }
   const freezes = freezesShaped.map((ms, i) => Math.max(ms, freezesAfter[i] ?? 0));
   console.log(
-    `layer adaptation at ${kbit} kbit/s (${rampMs ? `reached over ${rampMs} ms` : 'at once'}, ${queueMs} ms queue, ${burstBytes}-byte bucket), ${cycles} cycles of ${SHAPE_MS / 1000} s, Chromium ${hostBrowser.version()}, ${new Date().toISOString()}`,
+    `layer adaptation at ${kbit} kbit/s (${rampMs ? `reached over ${rampMs} ms` : 'at once'}, ${queueMs} ms queue, ${burstBytes}-byte bucket), ${cycles} cycles of ${SHAPE_MS / 1000} s, Chromium ${alice.context().browser()?.version()}, ${new Date().toISOString()}`,
   );
   console.log(summary('shaped -> consumer below the top layer', lowered));
   console.log(summary('released -> consumer back on the top layer', restored));
@@ -113,8 +100,5 @@ try {
     `cycles over the 2 s freeze target: ${freezes.filter((ms) => ms >= 2000).length}/${cycles}; incomplete cycles: ${failures}`,
   );
 } finally {
-  await hostBrowser.close();
-  await nsBrowser.close();
-  await server.stop();
-  ns.destroy();
+  await call.close();
 }

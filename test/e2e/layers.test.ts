@@ -10,8 +10,8 @@ import {
   remoteVideoWatch,
   watchRemoteVideo,
 } from '../helpers/browser.js';
-import { NetNamespace } from '../helpers/netns.js';
-import { freePortRun } from '../helpers/ports.js';
+import { type NamespacedCall, startNamespacedCall } from '../helpers/namespacedCall.js';
+import type { NetNamespace } from '../helpers/netns.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -162,36 +162,20 @@ describe('the admin changes simulcast layers on a running service', () => {
 });
 
 describe('a receiver on a slow link', () => {
+  let call: NamespacedCall;
   let ns: NetNamespace;
-  let server: ServerProcess;
-  let hostBrowser: Browser;
-  let nsBrowser: Browser;
   let alice: Page;
   let bob: Page;
   let url: string;
 
   beforeAll(async () => {
-    ns = NetNamespace.create(31);
-    server = await startServerProcess('e2e-layers-slow', {
-      HOST: ns.hostIp,
-      MEDIA_LISTEN_IP: ns.hostIp,
-      ANNOUNCED_ADDRESS: ns.hostIp,
-      MEDIA_PORT: String(await freePortRun(2)),
-      QUALITY_REPORT_INTERVAL_MS: '2000',
-    });
-    url = `http://${ns.hostIp}:${server.port}`;
-    hostBrowser = await launchChromium({ secureOrigins: [url] });
-    nsBrowser = await launchChromium({ executablePath: ns.chromiumPath(), secureOrigins: [url] });
-    alice = await openUser(hostBrowser, url);
-    bob = await openUser(nsBrowser, url);
+    call = await startNamespacedCall('e2e-layers-slow', 31, { QUALITY_REPORT_INTERVAL_MS: '2000' });
+    ({ ns, url, inside: bob, outside: alice } = call);
     await pairUp(alice, bob, { frames: 10 });
   });
 
   afterAll(async () => {
-    await nsBrowser?.close();
-    await hostBrowser?.close();
-    await server?.stop();
-    ns?.destroy();
+    await call?.close();
   });
 
   it('on a link degrading to 300 kbps it drops a layer within 10 s, climbs back once the limit is lifted, and never freezes 2 s', async () => {

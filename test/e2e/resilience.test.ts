@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   inboundVideo,
@@ -9,7 +9,8 @@ import {
   waitForRemoteFrames,
   waitForStatus,
 } from '../helpers/browser.js';
-import { NetNamespace } from '../helpers/netns.js';
+import { type NamespacedCall, startNamespacedCall } from '../helpers/namespacedCall.js';
+import type { NetNamespace } from '../helpers/netns.js';
 import { freePortRun } from '../helpers/ports.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -64,39 +65,21 @@ async function videoAdvancing(page: Page): Promise<boolean> {
 }
 
 describe('calls survive bad networks', () => {
+  let call: NamespacedCall;
   let ns: NetNamespace;
   let server: ServerProcess;
   let mediaPort: number;
-  let nsBrowser: Browser;
-  let hostBrowser: Browser;
   let alice: Page;
   let bob: Page;
-  let url: string;
 
   beforeAll(async () => {
-    ns = NetNamespace.create(11);
-    mediaPort = await freePortRun(2);
-    server = await startServerProcess('e2e-resilience', {
-      HOST: ns.hostIp,
-      MEDIA_LISTEN_IP: ns.hostIp,
-      ANNOUNCED_ADDRESS: ns.hostIp,
-      MEDIA_PORT: String(mediaPort),
-      PING_INTERVAL: '2000',
-      PING_TIMEOUT: '1500',
-    });
-    url = `http://${ns.hostIp}:${server.port}`;
-    nsBrowser = await launchChromium({ executablePath: ns.chromiumPath(), secureOrigins: [url] });
-    hostBrowser = await launchChromium({ secureOrigins: [url] });
-    alice = await openUser(nsBrowser, url);
-    bob = await openUser(hostBrowser, url);
+    call = await startNamespacedCall('e2e-resilience', 11, { PING_INTERVAL: '2000', PING_TIMEOUT: '1500' });
+    ({ ns, server, mediaPort, inside: alice, outside: bob } = call);
     await pairUp(alice, bob, { frames: 10 });
   });
 
   afterAll(async () => {
-    await nsBrowser?.close();
-    await hostBrowser?.close();
-    await server?.stop();
-    ns?.destroy();
+    await call?.close();
   });
 
   it('a socket drop mid-call: both back to matched, video flowing, chat history intact, queued chat delivered once', async () => {

@@ -124,7 +124,10 @@ export type UclientResult = {
   /** turnutils_uclient's exit code: 0 when the messages went through the relay and came back. */
   code: number;
   output: string;
-  /** The first TURN error the client reported, e.g. `403 (Forbidden IP)`. */
+  /**
+   * The last TURN error the client reported, e.g. `403 (Forbidden IP)`. (Earlier ones can be
+   * retries of its own: a 437 after a retransmitted allocate on a loaded machine.)
+   */
   error: string | null;
   /** Packets sent through the relay that came back from the peer. */
   received: number;
@@ -172,7 +175,8 @@ export async function uclient(options: {
     output = (failed.stdout ?? '') + (failed.stderr ?? '');
   }
   const received = Number(/tot_recv_msgs=(\d+)/.exec(output.split('\n').reverse().join('\n'))?.[1] ?? 0);
-  return { code, output, error: /error (\d+ \([^)]*\))/.exec(output)?.[1] ?? null, received };
+  const errors = [...output.matchAll(/error (\d+ \([^)]*\))/g)].map((match) => match[1] ?? '');
+  return { code, output, error: errors.at(-1) ?? null, received };
 }
 
 /** coturn's echo peer (`turnutils_peer`): answers every UDP packet it gets. Stopped by PID. */

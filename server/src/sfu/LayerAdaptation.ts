@@ -54,10 +54,11 @@ const REACT_INTERVAL_MS = 250;
 const KEY_FRAME_REPEATS_MS = [600, 1500];
 
 /**
- * Server-side layer adaptation: once per tick, for every video consumer, reads mediasoup's
- * signals (consumer score, the producer's live layers, the receive transport's available
- * bitrate) and the receiver's loss report, asks the consumer's LayerPolicy for a ceiling and
- * applies it with `setPreferredLayers` when it changed.
+ * Server-side layer adaptation: for every video consumer, reads mediasoup's signals (consumer
+ * score, the producer's live layers and their bitrates, the receive transport's bandwidth
+ * estimate) and the receiver's loss report, asks the consumer's LayerPolicy for a ceiling and
+ * applies it with `setPreferredLayers` when it changed. Runs once per tick, and at once when
+ * mediasoup reports a new estimate or switches a consumer's layers by itself.
  */
 export class LayerAdaptation {
   readonly #options: LayerAdaptationOptions;

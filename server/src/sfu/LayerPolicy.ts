@@ -2,14 +2,15 @@
  * Which simulcast layers a receiver may get: a pure policy with hysteresis, one instance per
  * video consumer. It sets the consumer's *preferred* layers, a ceiling; within it mediasoup
  * still picks the layer its bandwidth estimate allows, packet by packet. The policy adds what
- * mediasoup does not do: it holds a lower layer after a drop instead of climbing back the
- * moment the estimate recovers (that is what makes layers flap on a lossy link), it steps down
- * on loss the estimate does not see (the receiver's reports, the consumer score), and it climbs
- * one rung at a time, each after a stretch of good conditions that grows when a climb fails.
+ * mediasoup does not do: it comes down in one step when the estimate collapses, holds a lower
+ * layer after a drop instead of climbing back the moment the estimate recovers (that is what
+ * makes layers flap on a lossy link), steps down on loss the estimate tolerates (the receiver's
+ * reports, the consumer score), and climbs only after a stretch of good conditions, as far as
+ * the stretch's lowest estimate carries, waiting longer after each climb that failed.
  */
 import type { types } from 'mediasoup';
 
-/** What the policy looks at, sampled once per tick. */
+/** What the policy looks at, sampled at each decision. */
 export type LayerSignals = {
   /** Highest spatial layer the publisher sends right now (inactive layers excluded). */
   maxSpatialLayer: number;
