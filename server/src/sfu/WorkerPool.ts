@@ -101,12 +101,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return Promise.any(pending);
   }
 
+  /** Closes every worker and resolves once their processes have exited. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const worker of this.workers) worker.worker.close();
+    const stopping = this.workers.map((worker) => stopWorker(worker.worker));
+    // A replacement that comes up now closes itself (see #replace).
     await Promise.allSettled(this.#replacing.values());
-    for (const worker of this.workers) worker.worker.close();
+    await Promise.all(stopping);
   }
 
   #watch(worker: MediaWorker): void {
@@ -143,6 +145,22 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       },
     );
   }
+}
+
+/** How long a closed worker process may take to exit before we stop waiting for it. */
+const WORKER_EXIT_WAIT_MS = 5000;
+
+/** Closes a worker and waits for its process to exit (a graceful shutdown must not leave it behind). */
+function stopWorker(worker: types.Worker): Promise<void> {
+  if (worker.subprocessClosed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, WORKER_EXIT_WAIT_MS);
+    worker.once('subprocessclose', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.close();
+  });
 }
 
 async function startWorker(index: number, options: WorkerPoolOptions): Promise<MediaWorker> {
