@@ -58,8 +58,9 @@ export class SessionService {
       });
     });
     options.simulcast.on('changed', (simulcast) => {
+      const limits = transportLimits(simulcast);
       for (const session of this.#sessions.values()) {
-        void session.media.setLimits(transportLimits(simulcast)).catch(() => {});
+        void session.media.setLimits(limits).catch(() => {});
         session.notify({ type: 'simulcast', simulcast });
       }
     });

@@ -261,8 +261,6 @@ export class MediaSession {
       this.#checkHealth();
     });
     this.#transports.set(direction, transport);
-    this.#everConnected.delete(direction);
-    this.#health.forget(direction);
   }
 
   #closeTransport(direction: Direction): void {
