@@ -11,6 +11,7 @@
  */
 import { statusSchema } from '@meetopia/protocol';
 import { pairUp, remoteVideoWatch, watchRemoteVideo } from '../test/helpers/browser.js';
+import { waitForFullQuality } from '../test/helpers/mediaReadiness.js';
 import { startNamespacedCall } from '../test/helpers/namespacedCall.js';
 import { sleep, waitFor } from '../test/helpers/wait.js';
 import { summary } from './lib/stats.js';
@@ -26,7 +27,8 @@ const burstBytes = Number(process.argv[6] ?? 4000);
 const SHAPE_MS = 15_000;
 const GIVE_UP_MS = 60_000;
 
-const call = await startNamespacedCall('bench-adaptation', 51, { QUALITY_REPORT_INTERVAL_MS: '2000' });
+const ADMIN_TOKEN = 'bench-adaptation-admin-token';
+const call = await startNamespacedCall('bench-adaptation', 51, { QUALITY_REPORT_INTERVAL_MS: '2000', ADMIN_TOKEN });
 const { ns, url, inside: bob, outside: alice } = call;
 
 async function layers(): Promise<number[]> {
@@ -48,7 +50,6 @@ async function layerChanges(): Promise<number> {
 
 try {
   await pairUp(alice, bob, { frames: 10 });
-  await until(async () => (await layers())[2] === 2, GIVE_UP_MS);
 
   const lowered: number[] = [];
   const restored: number[] = [];
@@ -58,6 +59,15 @@ try {
   const moves: number[] = [];
   let failures = 0;
   for (let cycle = 0; cycle < cycles; cycle += 1) {
+    // Every cycle starts from full quality: both publishers steadily sending the top encoding
+    // and both receivers on it (fails with the cause when the call does not get there).
+    await waitForFullQuality({
+      pages: [alice, bob],
+      baseUrl: url,
+      adminToken: ADMIN_TOKEN,
+      minTopKbps: 550,
+      timeoutMs: GIVE_UP_MS,
+    });
     await watchRemoteVideo(bob);
     const movesBefore = await layerChanges();
     // Timed from the first step down, whether the limit falls at once or in steps.

@@ -34,6 +34,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 log "installing npm dependencies (npm ci)"
 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
+log "building native addons (better-sqlite3; cached)"
+scripts/native-deps.sh
+
 log "getting the mediasoup worker (official prebuilt, else built offline; cached per version)"
 scripts/mediasoup-worker/ensure.sh >/dev/null
 

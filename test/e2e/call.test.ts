@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboundVideo, launchChromium, openUser, waitForRemoteFrames, waitForStatus } from '../helpers/browser.js';
+import { waitForFullQuality } from '../helpers/mediaReadiness.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
@@ -81,7 +82,15 @@ describe('strangers in Chromium, through the SFU', () => {
     expect(bobSees.frameWidth).toBeGreaterThan(0);
 
     // The server saw the same media: every producer received bytes on all three simulcast
-    // layers, and every consumer sent bytes to the other side.
+    // layers, and every consumer sent bytes to the other side. Chrome sends the top layer only
+    // once its bandwidth estimate has ramped up: wait for that (bounded) rather than sample early.
+    await waitForFullQuality({
+      pages: [alice, bob],
+      baseUrl: server.url,
+      adminToken: ADMIN_TOKEN,
+      minTopKbps: 300,
+      timeoutMs: 40_000,
+    });
     const stats = await mediaStats(server);
     const paired = stats.filter((session) => session.pairId !== null);
     expect(paired).toHaveLength(2);

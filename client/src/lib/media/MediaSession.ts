@@ -205,10 +205,12 @@ export class MediaSession {
 
   /** Network figures for the periodic quality report. */
   async qualityReport(): Promise<QualityReport> {
-    const { report, baseline } = await collectQualityReport(
+    const video = [...this.#consumers.values()].find((consumer) => consumer.kind === 'video' && !consumer.closed);
+    const { report, baseline } = collectQualityReport(
       await this.recvTransport?.getStats().catch(() => undefined),
       await this.sendTransport?.getStats().catch(() => undefined),
       this.#statsBaseline,
+      video?.track.id,
     );
     this.#statsBaseline = baseline;
     return report;
