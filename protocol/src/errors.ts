@@ -18,6 +18,12 @@ export const ErrorCode = {
   InvalidToken: 'invalid-token',
   /** mediasoup refused the request (bad RTP or DTLS parameters, unsupported codec…). */
   MediaError: 'media-error',
+  /** `start` before the visitor confirmed the site's rules and their age. */
+  RulesNotAccepted: 'rules-not-accepted',
+  /** This device or address is banned for a while; `retryAfterMs` says how long. */
+  Banned: 'banned',
+  /** A chat line refused as spam (the same line again and again, or too many links). */
+  Spam: 'spam',
   /** The server is shutting down and takes no new work. */
   ShuttingDown: 'shutting-down',
   /** A bug on our side; the message changed nothing that the client can observe. */
@@ -30,10 +36,13 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class ProtocolError extends Error {
   /** The code sent to the client. */
   readonly code: ErrorCode;
+  /** When trying again makes sense (rate limits, bans), how long to wait, ms. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, options: { retryAfterMs?: number } = {}) {
     super(message);
     this.name = 'ProtocolError';
     this.code = code;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

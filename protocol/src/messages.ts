@@ -16,6 +16,8 @@ import {
   rtpParametersSchema,
   transportInfoSchema,
 } from './media.js';
+import { matchProfileSchema, preferencesSchema, searchStageSchema, sharedSchema } from './profile.js';
+import { banInfoSchema, deviceIdSchema, MAX_REPORT_TEXT, reportReasonSchema, rulesSchema } from './safety.js';
 import { qualityClassSchema, qualityReportSchema, simulcastConfigSchema } from './simulcast.js';
 
 /** Largest frame either side may send, in bytes. A browser's RTP capabilities fit in a quarter of it. */
@@ -44,9 +46,38 @@ function request<Type extends string, Shape extends z.ZodRawShape>(type: Type, s
   return z.strictObject({ id: requestId, type: z.literal(type), ...shape });
 }
 
+/**
+ * What only the browser can measure about the service as users feel it: the time from Start (or
+ * Next) to the new partner's first decoded frame, once per conversation; and how each
+ * reconnection (socket or media) ended and how long it took.
+ */
+export const experienceReportSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('call'),
+    pairId: z.string().min(1).max(64),
+    /** Start or Next → first decoded frame of the partner's video, ms. */
+    firstFrameMs: z.number().int().min(0).max(120_000),
+  }),
+  z.strictObject({
+    kind: z.literal('reconnection'),
+    /** recovered: back with the same partner/media; gave-up: the client stopped trying (failed or fell back). */
+    outcome: z.enum(['recovered', 'gave-up']),
+    durationMs: z.number().int().min(0).max(600_000),
+  }),
+]);
+export type ExperienceReport = z.infer<typeof experienceReportSchema>;
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   /** Opens (or, with a token, resumes) the session. Must be the first message on a socket. */
-  request('hello', { resumeToken: z.string().min(1).max(512).optional() }),
+  request('hello', {
+    resumeToken: z.string().min(1).max(512).optional(),
+    /** The browser's random device id (kept in localStorage): blocks and bans follow it. */
+    deviceId: deviceIdSchema.optional(),
+  }),
+  /** The visitor confirmed the rules (this version) and that they are 18 or older; `start` needs it. */
+  request('acceptRules', { version: z.string().min(1).max(64) }),
+  /** Whom the user would like to meet; applies to the next match (and to a search under way). */
+  request('setPreferences', { preferences: preferencesSchema }),
   /** The device's RTP capabilities, needed before the server can create consumers for it. */
   request('setRtpCapabilities', { rtpCapabilities: rtpCapabilitiesSchema }),
   request('createTransport', { direction: z.enum(['send', 'recv']) }),
@@ -54,6 +85,11 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   request('restartIce', { transportId: entityId }),
   request('produce', { transportId: entityId, kind: mediaKindSchema, rtpParameters: rtpParametersSchema }),
   request('closeProducer', { producerId: entityId }),
+  /**
+   * Microphone muted / camera off (or back on) without renegotiating: the server pauses or
+   * resumes that producer and tells the partner, who shows a muted sign or a "camera off" picture.
+   */
+  request('setTrackEnabled', { kind: mediaKindSchema, enabled: z.boolean() }),
   request('resumeConsumer', { consumerId: entityId }),
   /** Joins the queue of users waiting for a partner. */
   request('start', empty),
@@ -74,6 +110,15 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   request('setMediaMode', { mode: mediaModeSchema, reason: textModeReasonSchema.optional() }),
   /** Network measurements from the browser's `getStats()`. */
   request('qualityReport', { report: qualityReportSchema }),
+  /**
+   * Reports the current partner, or the last one shortly after the conversation ended. Also
+   * blocks them, and moves the reporter on to someone new at once.
+   */
+  request('report', { reason: reportReasonSchema, text: z.string().trim().max(MAX_REPORT_TEXT).optional() }),
+  /** Never meet the current (or last) partner again; moves the user on when in a conversation. */
+  request('block', empty),
+  /** How a call or a reconnection went for this user (service levels); bounded by the server to what it saw. */
+  request('experience', { report: experienceReportSchema }),
   /** Liveness check: browsers cannot see WebSocket pings, so the client asks for an answer. */
   request('ping', empty),
 ]);
@@ -113,6 +158,10 @@ export const peerInfoSchema = z.strictObject({
   textReason: textModeReasonSchema.optional(),
   /** False while the partner's socket is down and the server holds the pair for them. */
   connected: z.boolean(),
+  /** The partner muted their microphone. */
+  micMuted: z.boolean().optional(),
+  /** The partner turned their camera off (show a placeholder, not the last frame). */
+  cameraOff: z.boolean().optional(),
 });
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 
@@ -142,6 +191,13 @@ export const helloResultSchema = z.strictObject({
   simulcast: simulcastConfigSchema,
   qualityReportIntervalMs: z.number().int().positive(),
   snapshot: sessionSnapshotSchema,
+  /** The site's rules and whether this session has accepted them. */
+  rules: rulesSchema,
+  rulesAccepted: z.boolean(),
+  /** A ban in force for this device or address (the page shows why and for how long). */
+  ban: banInfoSchema.nullable(),
+  /** The user's matching profile as the server has it (country from the address). */
+  profile: matchProfileSchema,
 });
 export type HelloResult = z.infer<typeof helloResultSchema>;
 
@@ -149,12 +205,15 @@ const emptyResult = z.strictObject({});
 
 const resultSchemaMap = {
   hello: helloResultSchema,
+  acceptRules: emptyResult,
+  setPreferences: z.strictObject({ profile: matchProfileSchema }),
   setRtpCapabilities: emptyResult,
   createTransport: transportInfoSchema,
   connectTransport: emptyResult,
   restartIce: z.strictObject({ iceParameters: iceParametersSchema }),
   produce: z.strictObject({ producerId: entityId }),
   closeProducer: emptyResult,
+  setTrackEnabled: emptyResult,
   resumeConsumer: emptyResult,
   start: emptyResult,
   next: emptyResult,
@@ -162,6 +221,9 @@ const resultSchemaMap = {
   chat: z.strictObject({ message: chatMessageSchema }),
   setMediaMode: emptyResult,
   qualityReport: emptyResult,
+  report: emptyResult,
+  block: emptyResult,
+  experience: emptyResult,
   ping: z.strictObject({ ts: z.number() }),
 } satisfies Record<RequestType, z.ZodType>;
 export type ResultOf<Type extends RequestType> = z.infer<(typeof resultSchemaMap)[Type]>;
@@ -169,13 +231,22 @@ export type ResultOf<Type extends RequestType> = z.infer<(typeof resultSchemaMap
 export const resultSchemas: { [Type in RequestType]: z.ZodType<ResultOf<Type>> } = resultSchemaMap;
 
 const errorCodeSchema = z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]);
-export const protocolErrorSchema = z.strictObject({ code: errorCodeSchema, message: z.string().max(1000) });
+export const protocolErrorSchema = z.strictObject({
+  code: errorCodeSchema,
+  message: z.string().max(1000),
+  /** For rate limits and bans: how long until trying again makes sense, ms. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
+});
 
 /** Why a pair ended, from the receiver's point of view. */
 export const unmatchReasonSchema = z.enum([
   /** You pressed Next. */
   'you-skipped',
-  /** Your partner pressed Next. */
+  /** You reported your partner (they are told only that you skipped). */
+  'you-reported',
+  /** You blocked your partner (they are told only that you skipped). */
+  'you-blocked',
+  /** Your partner pressed Next (or reported or blocked you). */
   'peer-skipped',
   /** Your partner pressed Stop or closed the page. */
   'peer-left',
@@ -191,9 +262,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   notification('response', { id: requestId, data: z.unknown() }),
   /** Failure of the request with this id (null when the frame could not be read at all). */
   notification('error', { id: requestId.nullable(), error: protocolErrorSchema }),
-  /** The user is in the queue. */
-  notification('waiting', empty),
-  notification('matched', { pairId: z.string().max(64), peer: peerInfoSchema }),
+  /** The user is in the queue; `stage` says how wide the search is now (it widens with time). */
+  notification('waiting', { stage: searchStageSchema.optional() }),
+  /** A new partner, and what the two have in common. */
+  notification('matched', { pairId: z.string().max(64), peer: peerInfoSchema, shared: sharedSchema.optional() }),
   notification('unmatched', { reason: unmatchReasonSchema }),
   newConsumerSchema,
   notification('consumerClosed', { consumerId: entityId }),
@@ -201,12 +273,16 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   notification('mediaReset', empty),
   notification('peerConnection', { connected: z.boolean() }),
   notification('peerMedia', { media: mediaModeSchema, textReason: textModeReasonSchema.optional() }),
+  /** The partner muted/unmuted their microphone or turned their camera off/on. */
+  notification('peerTracks', { micMuted: z.boolean(), cameraOff: z.boolean() }),
   notification('chat', { message: chatMessageSchema }),
   /** Fresh short-lived TURN credentials, sent before the old ones expire. */
   notification('iceServers', { iceServers: z.array(iceServerSchema).max(8) }),
   /** The admin changed the layer table: publishers apply it with `setParameters`. */
   notification('simulcast', { simulcast: simulcastConfigSchema }),
   notification('quality', { self: qualityClassSchema, peer: qualityClassSchema }),
+  /** This visitor was banned: the conversation (if any) ended and Start is refused until `until`. */
+  notification('banned', { ban: banInfoSchema }),
   /** The server is going away; reconnect after the given delay. */
   notification('shutdown', { reconnectInMs: z.number().int().nonnegative() }),
 ]);

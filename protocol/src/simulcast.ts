@@ -95,5 +95,7 @@ export const qualityReportSchema = z.strictObject({
   inboundVideoBitrate: z.number().min(0).max(1e9).optional(),
   /** Inbound video frames per second. */
   framesPerSecond: z.number().min(0).max(240).optional(),
+  /** How media reaches the SFU: directly over UDP or TCP, or relayed through TURN. */
+  path: z.enum(['udp', 'tcp', 'relay']).optional(),
 });
 export type QualityReport = z.infer<typeof qualityReportSchema>;

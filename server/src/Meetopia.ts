@@ -4,11 +4,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimulcastSettings } from './admin/SimulcastSettings.js';
 import type { Config } from './config/config.js';
+import { GeoIp } from './geo/GeoIp.js';
 import { createHttpApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
+import { AddressHasher, loadIdentityKey } from './identity/AddressHasher.js';
 import type { Logger } from './logger.js';
+import { InProcessMatchQueue } from './matchmaking/InProcessMatchQueue.js';
 import { Lobby } from './matchmaking/Lobby.js';
+import { MatchStats } from './matchmaking/MatchStats.js';
+import { defaultRelaxation } from './matchmaking/relaxation.js';
 import { QualityMonitor } from './quality/QualityMonitor.js';
+import { FloodLimits } from './safety/FloodLimits.js';
+import { Safety } from './safety/Safety.js';
+import { SqliteSafetyStore } from './safety/SqliteSafetyStore.js';
 import { SessionService } from './session/SessionService.js';
 import { LayerAdaptation } from './sfu/LayerAdaptation.js';
 import { ProducerPipes } from './sfu/ProducerPipes.js';
@@ -16,6 +24,9 @@ import { WorkerPool } from './sfu/WorkerPool.js';
 import { RequestHandler } from './signaling/RequestHandler.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { TurnCredentials } from './turn/TurnCredentials.js';
+
+/** How long after a conversation its partner can still be reported or blocked. */
+const REPORT_AFTER_MS = 5 * 60_000;
 
 /** A running server and the parts tests and operators look at. */
 export type RunningMeetopia = {
@@ -27,6 +38,7 @@ export type RunningMeetopia = {
   readonly lobby: Lobby;
   readonly simulcast: SimulcastSettings;
   readonly adaptation: LayerAdaptation;
+  readonly safety: Safety;
   /** Graceful shutdown: stop accepting, tell clients, close sockets and workers. */
   close(): Promise<void>;
 };
@@ -35,7 +47,25 @@ export type RunningMeetopia = {
 export async function startMeetopia(config: Config, logger: Logger): Promise<RunningMeetopia> {
   const now = () => Date.now();
   const startedAt = now();
-  const pool = await WorkerPool.create(config.media, logger.child({ component: 'sfu' }));
+  const addresses = new AddressHasher(await loadIdentityKey(config.dataDir, config.identitySecret));
+  // The safety store first: a corrupt or unwritable store stops start-up before anything runs.
+  let lobby: Lobby | undefined;
+  const safety = await Safety.open({
+    store: SqliteSafetyStore.open(join(config.dataDir, 'safety.sqlite')),
+    now,
+    logger: logger.child({ component: 'safety' }),
+    onBan: (keys, ban) => {
+      lobby?.applyBan(keys, ban).catch((error: unknown) => logger.error({ err: error }, 'applying a ban failed'));
+    },
+  });
+  const geo = await GeoIp.open();
+  let pool: WorkerPool;
+  try {
+    pool = await WorkerPool.create(config.media, logger.child({ component: 'sfu' }));
+  } catch (error) {
+    await safety.close();
+    throw error;
+  }
   const simulcast = await SimulcastSettings.load(join(config.dataDir, 'simulcast.json'), logger);
   const turn = new TurnCredentials(config.turn, now);
   const quality = new QualityMonitor();
@@ -50,13 +80,42 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     onChange: (change) => metrics.recordLayerChange(change),
   });
   const pipes = new ProducerPipes({ portRange: config.media.pipePortRange, idleMs: config.media.pipeIdleMs });
-  const lobby = new Lobby({
-    cooldownMs: config.rematchCooldownMs,
+  const matchStats = new MatchStats({ now });
+  const flood = new FloodLimits({ skipsPerWindow: config.skipsPer10Seconds, skipWindowMs: 10_000 });
+  // The lobby finds live sessions (to apply a ban) through the session service created after it.
+  const registry: { sessions?: SessionService } = {};
+  lobby = new Lobby({
     now,
     pipes,
+    safety,
     logger: logger.child({ component: 'lobby' }),
+    createQueue: (events) =>
+      new InProcessMatchQueue({
+        ...events,
+        now,
+        limitMs: config.matching.waitLimitMs,
+        ...defaultRelaxation,
+        recentPartners: config.matching.recentPartners,
+        recentWindowMs: config.matching.recentPartnerWindowMs,
+        skipCooldownMs: config.rematchCooldownMs,
+        onRound: (ms) => metrics.recordMatchRound(ms),
+      }),
+    sessionsOf: (keys) =>
+      [...(registry.sessions?.sessions ?? [])].filter((session) =>
+        session.identity.keys.some((key) => keys.includes(key)),
+      ),
+    reportAfterMs: REPORT_AFTER_MS,
     onVideoConsumer: (consumer, receiver, producer) => adaptation.track(consumer, receiver, producer),
-    onMatched: (_pair, waitedMs) => metrics.recordMatch(waitedMs),
+    onMatched: (_pair, waitedMs, match) => {
+      const summary = {
+        score: match.scored.score,
+        sharedInterest: match.scored.sharedInterests.length > 0,
+        sameCountry: match.scored.sameCountry !== null,
+      };
+      metrics.recordMatch(waitedMs, summary);
+      matchStats.record({ ...summary, waitedMs: [...waitedMs] });
+    },
+    onTextFallback: (reason) => metrics.recordTextFallback(reason),
   });
   const sessions = new SessionService({
     config,
@@ -64,11 +123,16 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     lobby,
     turn,
     simulcast,
+    safety,
+    geo,
+    addresses,
     logger,
     now,
     onResumed: () => metrics.recordResume(),
+    onEnded: (session) => flood.forget(session.id),
   });
-  const handler = new RequestHandler({ sessions, lobby, quality, now });
+  registry.sessions = sessions;
+  const handler = new RequestHandler({ sessions, lobby, quality, safety, flood, now });
 
   const staticDir = config.staticDir ?? fileURLToPath(new URL('../../client/dist', import.meta.url));
   const app = createHttpApp({
@@ -83,10 +147,13 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     metricsToken: config.metricsToken,
     metrics,
     simulcast,
+    safety,
+    matchStats,
+    addresses,
     logger,
   });
   const server = createServer(app);
-  const signaling = new SignalingServer({ config, logger, handler, sessions });
+  const signaling = new SignalingServer({ config, logger, handler, sessions, addresses });
   signaling.attach(server);
 
   try {
@@ -97,6 +164,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   } catch (error) {
     adaptation.close();
     await pool.close();
+    await safety.close();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
@@ -111,8 +179,9 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
       pipes.close();
       server.closeAllConnections();
       await pool.close();
+      await safety.close();
     })();
     return closing;
   };
-  return { server, port, pool, sessions, lobby, simulcast, adaptation, close };
+  return { server, port, pool, sessions, lobby, simulcast, adaptation, safety, close };
 }

@@ -45,9 +45,16 @@ export class TestClient {
     ws.on('message', (data) => this.#onFrame(data.toString()));
   }
 
-  static async connect(url: string, options: { origin?: string | null; autoPong?: boolean } = {}): Promise<TestClient> {
+  static async connect(
+    url: string,
+    options: { origin?: string | null; autoPong?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<TestClient> {
     const origin = options.origin === undefined ? new URL(url).origin.replace(/^ws/, 'http') : options.origin;
-    const ws = new WebSocket(url, { ...(origin ? { origin } : {}), autoPong: options.autoPong ?? true });
+    const ws = new WebSocket(url, {
+      ...(origin ? { origin } : {}),
+      autoPong: options.autoPong ?? true,
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve);
@@ -57,10 +64,23 @@ export class TestClient {
     return client;
   }
 
-  /** Connects and sends hello (optionally resuming). */
-  static async join(url: string, resumeToken?: string): Promise<TestClient> {
-    const client = await TestClient.connect(url);
-    client.hello = await client.request('hello', resumeToken ? { resumeToken } : {});
+  /**
+   * Connects and sends hello (optionally resuming), then accepts the site's rules as the page's
+   * gate does (unless `acceptRules: false`), so that `start` is allowed.
+   */
+  static async join(
+    url: string,
+    resumeToken?: string,
+    options: { acceptRules?: boolean; deviceId?: string; headers?: Record<string, string> } = {},
+  ): Promise<TestClient> {
+    const client = await TestClient.connect(url, options.headers ? { headers: options.headers } : {});
+    client.hello = await client.request('hello', {
+      ...(resumeToken ? { resumeToken } : {}),
+      ...(options.deviceId ? { deviceId: options.deviceId } : {}),
+    });
+    if ((options.acceptRules ?? true) && !client.hello.rulesAccepted) {
+      await client.request('acceptRules', { version: client.hello.rules.version });
+    }
     return client;
   }
 

@@ -67,8 +67,16 @@ const envSchema = z.object({
   ALLOWED_ORIGINS: commaList.pipe(z.array(origin)).default([]),
   MAX_STANDBY_MS: integer(1000, 3_600_000).default(120_000),
   STANDBY_SWEEP_MS: integer(100, 600_000).default(5000),
-  /** Time before a skipped pair may be matched again when others wait too. */
+  /** After a skip (Next, report, block) the two are kept apart this long, whatever the queue looks like. */
   REMATCH_COOLDOWN_MS: integer(0, 600_000).default(10_000),
+  /** After this long in the queue any allowed partner will do (searches widen until then). */
+  MATCH_WAIT_LIMIT_MS: integer(1000, 120_000).default(8000),
+  /** Recent partners a user does not meet again while others are there… */
+  RECENT_PARTNERS: integer(0, 50).default(3),
+  /** …within this window. */
+  RECENT_PARTNER_WINDOW_MS: integer(0, 86_400_000).default(600_000),
+  /** Start and Next presses allowed per session in 10 seconds (more: a "slow down" error). */
+  SKIPS_PER_10_SECONDS: integer(1, 1000).default(8),
   QUALITY_REPORT_INTERVAL_MS: integer(1000, 600_000).default(5000),
   /** How often the server reconsiders every receiver's simulcast layer. */
   LAYER_ADAPTATION_INTERVAL_MS: integer(100, 60_000).default(1000),
@@ -83,6 +91,8 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Bearer token for /metrics; without it /metrics is public, like /status. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Key for hashing client addresses in logs and safety records; without it one is generated in DATA_DIR. */
+  IDENTITY_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   DATA_DIR: z.string().default('data'),
   STATIC_DIR: z.string().optional(),
   TRUST_PROXY: boolean.default(false),
@@ -108,6 +118,8 @@ export type Config = Readonly<{
   allowedOrigins: readonly string[];
   session: Readonly<{ maxStandbyMs: number; sweepMs: number }>;
   rematchCooldownMs: number;
+  matching: Readonly<{ waitLimitMs: number; recentPartners: number; recentPartnerWindowMs: number }>;
+  skipsPer10Seconds: number;
   qualityReportIntervalMs: number;
   layerAdaptationIntervalMs: number;
   turn: Readonly<{
@@ -118,6 +130,7 @@ export type Config = Readonly<{
   }>;
   adminToken: string | undefined;
   metricsToken: string | undefined;
+  identitySecret: string | undefined;
   dataDir: string;
   staticDir: string | undefined;
   trustProxy: boolean;
@@ -184,6 +197,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedOrigins: Object.freeze([...e.ALLOWED_ORIGINS]),
     session: Object.freeze({ maxStandbyMs: e.MAX_STANDBY_MS, sweepMs: e.STANDBY_SWEEP_MS }),
     rematchCooldownMs: e.REMATCH_COOLDOWN_MS,
+    matching: Object.freeze({
+      waitLimitMs: e.MATCH_WAIT_LIMIT_MS,
+      recentPartners: e.RECENT_PARTNERS,
+      recentPartnerWindowMs: e.RECENT_PARTNER_WINDOW_MS,
+    }),
+    skipsPer10Seconds: e.SKIPS_PER_10_SECONDS,
     qualityReportIntervalMs: e.QUALITY_REPORT_INTERVAL_MS,
     layerAdaptationIntervalMs: e.LAYER_ADAPTATION_INTERVAL_MS,
     turn: Object.freeze({
@@ -194,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     adminToken: e.ADMIN_TOKEN,
     metricsToken: e.METRICS_TOKEN,
+    identitySecret: e.IDENTITY_SECRET,
     dataDir: e.DATA_DIR,
     staticDir: e.STATIC_DIR,
     trustProxy: e.TRUST_PROXY,

@@ -1,8 +1,17 @@
-import { describeIssues, simulcastConfigSchema } from '@meetopia/protocol';
+import {
+  banRequestSchema,
+  describeIssues,
+  type SafetySettings,
+  safetySettingsSchema,
+  simulcastConfigSchema,
+  unbanRequestSchema,
+} from '@meetopia/protocol';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
+import type { AddressHasher } from '../identity/AddressHasher.js';
 import type { Logger } from '../logger.js';
+import type { Safety } from '../safety/Safety.js';
 import type { SessionService } from '../session/SessionService.js';
 import { bearerTokenMatches } from './bearerToken.js';
 import { collectMediaStats } from './mediaStats.js';
@@ -12,6 +21,8 @@ export type AdminApiOptions = {
   token: string | undefined;
   simulcast: SimulcastSettings;
   sessions: SessionService;
+  safety: Safety;
+  addresses: AddressHasher;
   logger: Logger;
 };
 
@@ -41,7 +52,10 @@ export function createAdminApi(options: AdminApiOptions): Router {
     }
     if (!bearerTokenMatches(request.get('authorization'), options.token)) {
       await failures.consume(ip).catch(() => {});
-      logger.warn({ ip, path: request.path }, 'admin request refused: bad or missing token');
+      logger.warn(
+        { clientHash: options.addresses.hash(ip), path: request.path },
+        'admin request refused: bad or missing token',
+      );
       response.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong admin token' });
       return;
     }
@@ -60,7 +74,14 @@ export function createAdminApi(options: AdminApiOptions): Router {
     }
     const before = options.simulcast.current;
     await options.simulcast.update(parsed.data);
-    logger.info({ who: adminIdentity(request), before, after: parsed.data }, 'simulcast layers changed');
+    await options.safety.recordAdminAction(adminIdentity(request, options.addresses), 'simulcast', {
+      before,
+      after: parsed.data,
+    });
+    logger.info(
+      { who: adminIdentity(request, options.addresses), before, after: parsed.data },
+      'simulcast layers changed',
+    );
     response.json(parsed.data);
   });
 
@@ -68,14 +89,72 @@ export function createAdminApi(options: AdminApiOptions): Router {
     response.json(await collectMediaStats(options.sessions.sessions));
   });
 
+  // Moderation (schemas in protocol/src/moderation.ts).
+  router.get('/reports', async (request, response) => {
+    response.json({ groups: await options.safety.reportGroups(limitOf(request, 500, 5000)) });
+  });
+
+  router.get('/bans', async (_request, response) => {
+    response.json({ bans: await options.safety.activeBans() });
+  });
+
+  router.post('/bans', express.json({ limit: '4kb' }), async (request, response) => {
+    const parsed = banRequestSchema.safeParse(request.body);
+    if (!parsed.success) {
+      response.status(400).json({ error: describeIssues(parsed.error), issues: parsed.error.issues });
+      return;
+    }
+    response.status(201).json(await options.safety.ban(parsed.data, adminIdentity(request, options.addresses)));
+  });
+
+  router.delete('/bans/:id', express.json({ limit: '4kb' }), async (request, response) => {
+    const parsed = unbanRequestSchema.safeParse(request.body);
+    if (!parsed.success) {
+      response.status(400).json({ error: describeIssues(parsed.error), issues: parsed.error.issues });
+      return;
+    }
+    const id = String(request.params.id).slice(0, 64);
+    const lifted = await options.safety.unban(id, parsed.data.reason, adminIdentity(request, options.addresses));
+    if (!lifted) {
+      response.status(404).json({ error: `no ban ${id} in force` });
+      return;
+    }
+    response.json(lifted);
+  });
+
+  router.get('/safety', (_request, response) => {
+    response.json(options.safety.settings);
+  });
+
+  router.put('/safety', express.json({ limit: '32kb' }), async (request, response) => {
+    const parsed = safetySettingsSchema.safeParse(request.body);
+    if (!parsed.success) {
+      response.status(400).json({ error: describeIssues(parsed.error), issues: parsed.error.issues });
+      return;
+    }
+    const settings: SafetySettings = parsed.data;
+    await options.safety.updateSettings(settings, adminIdentity(request, options.addresses));
+    response.json(settings);
+  });
+
+  router.get('/audit', async (request, response) => {
+    response.json({ entries: await options.safety.audit(limitOf(request, 200, 2000)) });
+  });
+
   return router;
 }
 
-/** Who made a change, for the audit log: the caller's address and the name they gave, if any. */
-function adminIdentity(request: Request): string {
+/** `?limit=` as a bounded positive integer. */
+function limitOf(request: Request, fallback: number, max: number): number {
+  const value = Number(request.query.limit);
+  return Number.isInteger(value) && value > 0 ? Math.min(value, max) : fallback;
+}
+
+/** Who made a change, for the audit log: the name they gave, if any, and their address's hash. */
+function adminIdentity(request: Request, addresses: AddressHasher): string {
   const name = request
     .get('x-admin-name')
     ?.slice(0, 64)
     .replace(/[^\w .@-]/g, '');
-  return `${name ? `${name} ` : ''}from ${request.ip ?? 'unknown'}`;
+  return `${name ? `${name} ` : ''}from ${addresses.hash(request.ip ?? 'unknown')}`;
 }

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
+import type { AddressHasher } from '../identity/AddressHasher.js';
 import type { Logger } from '../logger.js';
+import type { Safety } from '../safety/Safety.js';
 import { createAdminApi } from './admin.js';
 import { bearerTokenMatches } from './bearerToken.js';
 import type { Metrics } from './metrics.js';
@@ -18,6 +20,8 @@ export type HttpAppOptions = StatusSources & {
   metricsToken: string | undefined;
   metrics: Metrics;
   simulcast: SimulcastSettings;
+  safety: Safety;
+  addresses: AddressHasher;
   logger: Logger;
 };
 
@@ -66,6 +70,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       token: options.adminToken,
       simulcast: options.simulcast,
       sessions: options.sessions,
+      safety: options.safety,
+      addresses: options.addresses,
       logger: options.logger,
     }),
   );

@@ -31,6 +31,33 @@ export class Metrics {
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
+  readonly #matchScore = new Histogram({
+    name: 'meetopia_match_score',
+    help: 'Score of each pair formed (100 or more is an optimal match)',
+    buckets: [0, 30, 60, 100, 150],
+    registers: [this.registry],
+  });
+  readonly #sharedInterestMatches = new Counter({
+    name: 'meetopia_matches_shared_interest_total',
+    help: 'Pairs formed whose members shared at least one interest',
+    registers: [this.registry],
+  });
+  readonly #sameCountryMatches = new Counter({
+    name: 'meetopia_matches_same_country_total',
+    help: 'Pairs formed whose members were from the same country',
+    registers: [this.registry],
+  });
+  readonly #matchRound = new Histogram({
+    name: 'meetopia_match_round_seconds',
+    help: 'CPU time of one matching round',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+  readonly #waitingByCountry = this.#gauge(
+    'meetopia_waiting_users_by_country',
+    'Users waiting, by country (top 20, other, unknown)',
+    ['country'],
+  );
   readonly #layerChanges = new Counter({
     name: 'meetopia_layer_changes_total',
     help: 'Moves of a receiver layer ceiling, by cause',
@@ -40,6 +67,12 @@ export class Metrics {
   readonly #resumes = new Counter({
     name: 'meetopia_session_resumes_total',
     help: 'Sessions resumed on a new socket',
+    registers: [this.registry],
+  });
+  readonly #textFallbacks = new Counter({
+    name: 'meetopia_text_fallbacks_total',
+    help: 'Users who switched from video to text, by reason',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
   readonly #workerDeaths = new Counter({
@@ -52,9 +85,20 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  recordMatch(waitedMs: readonly number[]): void {
+  recordMatch(
+    waitedMs: readonly number[],
+    match: { score: number; sharedInterest: boolean; sameCountry: boolean },
+  ): void {
     this.#matches.inc();
     for (const ms of waitedMs) this.#matchWait.observe(ms / 1000);
+    this.#matchScore.observe(match.score);
+    if (match.sharedInterest) this.#sharedInterestMatches.inc();
+    if (match.sameCountry) this.#sameCountryMatches.inc();
+  }
+
+  /** Time one matching round took (the matcher's CPU per round). */
+  recordMatchRound(ms: number): void {
+    this.#matchRound.observe(ms / 1000);
   }
 
   recordLayerChange(change: LayerChange): void {
@@ -63,6 +107,10 @@ export class Metrics {
 
   recordResume(): void {
     this.#resumes.inc();
+  }
+
+  recordTextFallback(reason: string | undefined): void {
+    this.#textFallbacks.inc({ reason: reason ?? 'unknown' });
   }
 
   recordWorkerDeath(): void {
@@ -76,6 +124,9 @@ export class Metrics {
     }
     this.#paired.set(status.connections.paired);
     this.#waiting.set(status.waiting);
+    this.#waitingByCountry.reset();
+    for (const { country, waiting } of status.matching.waitingByCountry)
+      this.#waitingByCountry.set({ country }, waiting);
     this.#pairs.set(status.pairs);
     // Workers come and go (a dead one is replaced): only the live ones are reported.
     for (const gauge of [this.#workerSessions, this.#workerCpu, this.#workerRss]) gauge.reset();

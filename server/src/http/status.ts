@@ -1,5 +1,6 @@
 import type { Status, WorkerStatus } from '@meetopia/protocol';
 import type { Lobby } from '../matchmaking/Lobby.js';
+import type { MatchStats } from '../matchmaking/MatchStats.js';
 import type { QualityMonitor } from '../quality/QualityMonitor.js';
 import type { Session } from '../session/Session.js';
 import type { SessionService } from '../session/SessionService.js';
@@ -10,6 +11,7 @@ export type StatusSources = {
   lobby: Lobby;
   pool: WorkerPool;
   quality: QualityMonitor;
+  matchStats: MatchStats;
   startedAt: number;
 };
 
@@ -42,6 +44,7 @@ export async function buildStatus(sources: StatusSources): Promise<Status> {
     workers,
     networkHealth: sources.quality.health(sources.sessions.sessions),
     consumerLayers: countConsumerLayers(sources.sessions.sessions),
+    matching: sources.matchStats.status(sources.lobby.queue.countByCountry()),
   };
 }
 

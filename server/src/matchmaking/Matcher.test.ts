@@ -1,159 +1,299 @@
 import { describe, expect, it } from 'vitest';
-import { Matcher } from './Matcher.js';
+import { Matcher, type MatcherOptions } from './Matcher.js';
+import { defaultRelaxation } from './relaxation.js';
+import type { MatchTicket } from './score.js';
 
-function matcher(cooldownMs = 10_000) {
-  const clock = { now: 0 };
-  return { clock, queue: new Matcher<string>({ cooldownMs, now: () => clock.now }) };
+const LIMIT = 8000;
+
+function setup(overrides: Partial<MatcherOptions> = {}) {
+  const clock = { now: 1_000_000 };
+  const matcher = new Matcher({
+    now: () => clock.now,
+    limitMs: LIMIT,
+    ...defaultRelaxation,
+    recentPartners: 3,
+    recentWindowMs: 600_000,
+    skipCooldownMs: 10_000,
+    ...overrides,
+  });
+  /** A waiting user who joined now; `id` doubles as their identity key. */
+  const ticket = (id: string, over: Partial<MatchTicket> = {}): MatchTicket => ({
+    id,
+    keys: [`d:${id}`],
+    person: `d:${id}`,
+    interests: [],
+    language: 'en',
+    country: null,
+    countryPreference: 'any',
+    textOnly: false,
+    media: 'video',
+    network: 'unknown',
+    relayed: false,
+    since: clock.now,
+    priority: false,
+    newcomer: false,
+    blocked: new Set(),
+    location: { worker: '0' },
+    ...over,
+  });
+  const join = (id: string, over: Partial<MatchTicket> = {}) => matcher.enqueue(ticket(id, over));
+  const round = () => matcher.round().pairs.map((pair) => [pair.a.id, pair.b.id].sort().join('+'));
+  const advance = (ms: number) => {
+    clock.now += ms;
+  };
+  return { matcher, clock, ticket, join, round, advance };
 }
 
 describe('Matcher', () => {
-  describe('drain()', () => {
-    it('pairs two waiting users', () => {
-      const { queue } = matcher();
-      queue.enqueue('a');
-      queue.enqueue('b');
-      expect(queue.drain()).toEqual([['a', 'b']]);
-      expect(queue.size).toBe(0);
+  describe('round()', () => {
+    it('pairs two users who asked for nothing at once', () => {
+      const { join, round, matcher } = setup();
+      join('a');
+      join('b');
+      expect(round()).toEqual(['a+b']);
+      expect(matcher.size).toBe(0);
     });
 
-    it('leaves a lone user waiting', () => {
-      const { queue } = matcher();
-      queue.enqueue('a');
-      expect(queue.drain()).toEqual([]);
-      expect(queue.has('a')).toBe(true);
+    it('leaves a lone user waiting, and never pairs a user with themselves', () => {
+      const { join, round, matcher } = setup();
+      join('a');
+      join('a');
+      expect(round()).toEqual([]);
+      expect(matcher.size).toBe(1);
     });
 
-    it('never pairs a user with themselves, even when enqueued twice', () => {
-      const { queue } = matcher();
-      queue.enqueue('a');
-      queue.enqueue('a');
-      expect(queue.size).toBe(1);
-      expect(queue.drain()).toEqual([]);
+    it('lets the longest waiter choose first when scores are equal', () => {
+      const { join, round, advance } = setup();
+      join('old');
+      advance(100);
+      round();
+      join('new1');
+      join('new2');
+      expect(round()).toEqual(['new1+old']);
     });
 
-    it('pairs in arrival order', () => {
-      const { queue } = matcher();
-      for (const id of ['a', 'b', 'c', 'd', 'e']) queue.enqueue(id);
-      expect(queue.drain()).toEqual([
-        ['a', 'b'],
-        ['c', 'd'],
-      ]);
-      expect(queue.has('e')).toBe(true);
+    it('pairs the two who share an interest rather than the first in line', () => {
+      const { join, round } = setup();
+      join('football', { interests: ['football'] });
+      join('chess-jazz', { interests: ['chess', 'jazz'] });
+      expect(round()).toEqual([]);
+      join('jazz', { interests: ['jazz'] });
+      expect(round()).toEqual(['chess-jazz+jazz']);
     });
 
-    it('keeps a skipped pair apart while someone else waits', () => {
-      const { queue } = matcher();
-      queue.keepApart('a', 'b');
-      queue.enqueue('c');
-      queue.enqueue('a');
-      queue.enqueue('b');
-      expect(queue.drain()).toEqual([['c', 'a']]);
-      expect(queue.has('b')).toBe(true);
+    it('widens a search with time: strong matches first, good ones from half the limit, anyone at the limit', () => {
+      const { join, round, advance, matcher } = setup();
+      join('jazz', { interests: ['jazz'] });
+      join('other-language', { language: 'de' });
+      expect(matcher.stage('jazz')).toBe('strong');
+      expect(round()).toEqual([]);
+      advance(LIMIT / 2);
+      // Widened, but a different language and nothing shared is still not a good match.
+      expect(matcher.stage('jazz')).toBe('wider');
+      expect(round()).toEqual([]);
+      advance(LIMIT / 2);
+      expect(matcher.stage('jazz')).toBe('anyone');
+      expect(round()).toEqual(['jazz+other-language']);
     });
 
-    it('does not re-pair a skipped pair before the cooldown ends', () => {
-      const { clock, queue } = matcher(10_000);
-      queue.keepApart('a', 'b');
-      queue.enqueue('a');
-      queue.enqueue('b');
-      expect(queue.drain()).toEqual([]);
-      clock.now = 9_999;
-      expect(queue.drain()).toEqual([]);
-      clock.now = 10_000;
-      expect(queue.drain()).toEqual([['a', 'b']]);
+    it('matches someone who asked for nothing with a user who asked, once that search has widened', () => {
+      const { join, round, advance } = setup();
+      join('football', { interests: ['football'] });
+      advance(1000);
+      join('anyone');
+      expect(round()).toEqual([]);
+      advance(LIMIT / 2 - 1000);
+      expect(round()).toEqual(['anyone+football']);
     });
 
-    it('with no cooldown, a skipped pair can meet again at once when nobody else waits', () => {
-      const { queue } = matcher(0);
-      queue.keepApart('a', 'b');
-      queue.enqueue('a');
-      queue.enqueue('b');
-      expect(queue.drain()).toEqual([['a', 'b']]);
+    it('puts people from the same country first for those who asked', () => {
+      const { join, round, advance } = setup();
+      join('de-asks', { country: 'DE', countryPreference: 'same' });
+      join('fr', { country: 'FR' });
+      expect(round()).toEqual([]);
+      join('de', { country: 'DE' });
+      expect(round()).toEqual(['de+de-asks']);
+      join('fr2', { country: 'FR', countryPreference: 'same' });
+      expect(round()).toEqual(['fr+fr2']);
+      advance(LIMIT);
+      expect(round()).toEqual([]);
     });
 
-    it('keeps an avoided pair apart for that drain only', () => {
-      const { queue } = matcher(0);
-      queue.enqueue('a');
-      queue.enqueue('b');
-      expect(queue.drain(['a', 'b'])).toEqual([]);
-      expect(queue.drain()).toEqual([['a', 'b']]);
+    it('lets text-only users meet each other first, and video users only once their search is open to anyone', () => {
+      const { join, round, advance } = setup();
+      join('text1', { textOnly: true, media: 'text' });
+      join('video');
+      expect(round()).toEqual([]);
+      join('text2', { textOnly: true, media: 'text' });
+      expect(round()).toEqual(['text1+text2']);
+      join('text3', { textOnly: true, media: 'text' });
+      advance(LIMIT / 2);
+      expect(round()).toEqual([]);
+      advance(LIMIT / 2);
+      expect(round()).toEqual(['text3+video']);
     });
 
-    it('the user who pressed Next meets the waiting user, not their skipped partner, despite preferences', () => {
-      const queue = new Matcher<string>({
-        cooldownMs: 0,
-        now: () => 0,
-        prefers: (x, y) => x !== 'skipper' && y !== 'skipper',
-      });
-      queue.enqueue('waiting');
-      queue.enqueue('skipper', { priority: true });
-      queue.enqueue('skipped');
-      expect(queue.drain(['skipper', 'skipped'])).toEqual([['skipper', 'waiting']]);
-      expect(queue.has('skipped')).toBe(true);
-    });
-  });
-
-  it('works with object ids (sessions), keeping only the skipped pair apart', () => {
-    const queue = new Matcher<{ name: string }>({ cooldownMs: 10_000, now: () => 0 });
-    const [a, b, c] = [{ name: 'a' }, { name: 'b' }, { name: 'c' }];
-    queue.keepApart(a, b);
-    queue.enqueue(c);
-    queue.enqueue(a);
-    queue.enqueue(b);
-    expect(queue.drain()).toEqual([[c, a]]);
-  });
-
-  it('prefers a partner the longest waiter prefers, without making anyone wait', () => {
-    const workers: Record<string, number> = { a: 0, b: 1, c: 0, d: 1 };
-    const queue = new Matcher<string>({ cooldownMs: 0, now: () => 0, prefers: (x, y) => workers[x] === workers[y] });
-    for (const id of ['a', 'b', 'c', 'd']) queue.enqueue(id);
-    expect(queue.drain()).toEqual([
-      ['a', 'c'],
-      ['b', 'd'],
-    ]);
-    queue.enqueue('a');
-    queue.enqueue('b');
-    expect(queue.drain()).toEqual([['a', 'b']]);
-  });
-
-  describe('enqueue() with priority', () => {
-    it('puts a re-queued user ahead of newcomers', () => {
-      const { queue } = matcher();
-      queue.enqueue('new1');
-      queue.enqueue('old', { priority: true });
-      queue.enqueue('new2');
-      expect(queue.drain()).toEqual([['old', 'new1']]);
+    it('keeps two poor links apart while others wait: a third user takes one of them', () => {
+      const { join, round, advance } = setup();
+      join('poor1', { network: 'poor' });
+      join('poor2', { network: 'poor' });
+      expect(round()).toEqual([]);
+      advance(10);
+      join('good', { network: 'good' });
+      expect(round()).toEqual(['good+poor1']);
     });
 
-    it('keeps priority users in the order they came back', () => {
-      const { queue } = matcher();
-      queue.enqueue('n');
-      queue.enqueue('p1', { priority: true });
-      queue.enqueue('p2', { priority: true });
-      expect(queue.drain()).toEqual([['p1', 'p2']]);
-      expect(queue.has('n')).toBe(true);
+    it('pairs two poor links when nobody else comes within the limit', () => {
+      const { join, round, advance } = setup();
+      join('poor1', { network: 'poor' });
+      join('poor2', { network: 'poor' });
+      expect(round()).toEqual([]);
+      advance(LIMIT);
+      expect(round()).toEqual(['poor1+poor2']);
     });
-  });
 
-  describe('remove()', () => {
-    it('takes a user out of the queue', () => {
-      const { queue } = matcher();
-      queue.enqueue('a');
-      expect(queue.remove('a')).toBe(true);
-      expect(queue.remove('a')).toBe(false);
-      queue.enqueue('b');
-      expect(queue.drain()).toEqual([]);
+    it('never pairs blocked users, even when they are the only two waiting for a long time', () => {
+      const { join, round, advance, matcher } = setup();
+      join('a', { blocked: new Set(['d:b']) });
+      join('b');
+      for (let i = 0; i < 10; i += 1) {
+        advance(LIMIT);
+        expect(round()).toEqual([]);
+      }
+      expect(matcher.size).toBe(2);
+    });
+
+    it('a block by address keeps a new device on the same address away too', () => {
+      const { join, round } = setup();
+      join('a', { keys: ['d:a', 'a:home'], blocked: new Set(['a:office']) });
+      join('b', { keys: ['d:new-phone', 'a:office'], person: 'd:new-phone' });
+      join('c', { keys: ['d:c', 'a:cafe'] });
+      expect(round()).toEqual(['a+c']);
     });
   });
 
-  describe('nextCooldownEnd()', () => {
-    it('tells when the earliest cooldown ends', () => {
-      const { clock, queue } = matcher(1000);
-      expect(queue.nextCooldownEnd()).toBeNull();
-      queue.keepApart('a', 'b');
-      clock.now = 500;
-      queue.keepApart('c', 'd');
-      expect(queue.nextCooldownEnd()).toBe(1000);
+  describe('recent partners', () => {
+    it('keeps a skipped pair apart for the cooldown whatever happens, then lets them meet when nobody else is there', () => {
+      const { join, round, advance, matcher } = setup();
+      matcher.parted('d:a', 'd:b', { skipped: true });
+      join('a');
+      join('b');
+      advance(LIMIT + 1);
+      expect(round()).toEqual([]);
+      advance(10_000 - LIMIT);
+      expect(round()).toEqual(['a+b']);
     });
+
+    it('does not bring back one of the last partners while someone else is there', () => {
+      const { join, round, matcher } = setup();
+      matcher.parted('d:a', 'd:b', { skipped: false });
+      join('a');
+      join('b');
+      join('c');
+      expect(round()).toEqual(['a+c']);
+    });
+
+    it('lets recent partners meet again after the limit when nobody else comes', () => {
+      const { join, round, advance, matcher } = setup({ skipCooldownMs: 0 });
+      matcher.parted('d:a', 'd:b', { skipped: true });
+      join('a');
+      join('b');
+      expect(round()).toEqual([]);
+      advance(LIMIT);
+      expect(round()).toEqual(['a+b']);
+    });
+
+    it('forgets partners older than the last few', () => {
+      const { join, round, matcher } = setup({ recentPartners: 2 });
+      for (const other of ['b', 'c', 'd']) matcher.parted('d:a', `d:${other}`, { skipped: false });
+      join('a');
+      join('b');
+      expect(round()).toEqual(['a+b']);
+    });
+
+    it('two who parted this instant do not meet again in the same round, even without a cooldown', () => {
+      const { join, round, matcher, advance } = setup({ skipCooldownMs: 0, recentPartners: 0 });
+      join('a');
+      advance(LIMIT);
+      join('b');
+      matcher.parted('d:a', 'd:b', { skipped: true });
+      expect(round()).toEqual([]);
+    });
+  });
+
+  describe('nextEventAt()', () => {
+    it('names the moment a waiting search widens', () => {
+      const { join, matcher, clock } = setup();
+      const start = clock.now;
+      join('jazz', { interests: ['jazz'] });
+      join('other', { language: 'de' });
+      expect(matcher.nextEventAt()).toBe(start + LIMIT / 2);
+    });
+
+    it('is null for a single waiting user', () => {
+      const { join, matcher } = setup();
+      join('a');
+      expect(matcher.nextEventAt()).toBeNull();
+    });
+  });
+
+  it('reports whose search widened in a round', () => {
+    const { join, matcher, advance } = setup();
+    join('jazz', { interests: ['jazz'] });
+    join('other', { language: 'de' });
+    matcher.round();
+    advance(LIMIT / 2);
+    expect(matcher.round().widened).toEqual([{ id: 'jazz', stage: 'wider' }]);
+  });
+
+  it('nobody waits past the limit while someone they may meet is there (random arrivals)', () => {
+    const { matcher, ticket, clock } = setup();
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const interests = ['jazz', 'chess', 'football', 'cats', 'anime', 'movies'];
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const waits: number[] = [];
+    const since = new Map<string, number>();
+    /** Waits of pairs whose longer wait went past the limit although the partner had been there. */
+    const overdue: number[][] = [];
+    const runRound = () => {
+      for (const pair of matcher.round().pairs) {
+        const pairWaits = [pair.a.id, pair.b.id].map((member) => clock.now - (since.get(member) ?? clock.now));
+        waits.push(...pairWaits);
+        // Past the limit is fine only when nobody else was there: the partner just arrived.
+        if (Math.max(...pairWaits) > LIMIT && Math.min(...pairWaits) > 0) overdue.push(pairWaits);
+      }
+    };
+    for (let i = 0; i < 2000; i += 1) {
+      const arrival = clock.now + Math.floor(random() * 1500);
+      // Rounds whenever the matcher says a search widens, up to the next arrival…
+      for (let at = matcher.nextEventAt(); at !== null && at <= arrival; at = matcher.nextEventAt()) {
+        clock.now = Math.max(clock.now, at);
+        runRound();
+      }
+      clock.now = arrival;
+      const id = `u${i}`;
+      matcher.enqueue(
+        ticket(id, {
+          interests: random() < 0.6 ? [pick(interests)] : [],
+          language: pick(['en', 'de', 'fr']),
+          country: pick(['DE', 'FR', null]),
+          countryPreference: random() < 0.3 ? 'same' : 'any',
+          network: pick(['good', 'fair', 'poor', 'unknown'] as const),
+          since: clock.now,
+        }),
+      );
+      since.set(id, clock.now);
+      // …and one on each arrival.
+      runRound();
+    }
+    expect(waits.length).toBeGreaterThan(1900);
+    expect(overdue).toEqual([]);
+    // And most people wait far less than the limit.
+    const sorted = [...waits].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(LIMIT / 2);
   });
 });

@@ -1,145 +1,294 @@
 /**
- * The queue of users waiting for a partner. Pure logic: no I/O, time comes from the injected
- * clock, and pairs are only formed when `drain()` is called.
+ * The waiting users and who may meet whom: pure logic, no I/O, time from the injected clock.
+ * Pairs form only in `round()`, which the caller runs when someone joins and when `nextEventAt()`
+ * says a search widens.
  *
  * Rules:
- * - first come, first served; `enqueue(id, { priority: true })` jumps ahead of newcomers (a user
- *   whose partner vanished has already waited);
- * - a user is never paired with themselves (an id is in the queue at most once);
- * - two users who just parted (a skip) are not paired again until `cooldownMs` has passed, so
- *   that Next really brings someone new whenever someone else is waiting;
- * - among the users a waiter may be paired with, a preferred one is taken first.
+ * - pairs are chosen by `scorePair` among the candidates a user accepts at their search stage
+ *   (`relaxation.ts`); longest waiters (and priority users) choose first;
+ * - never oneself, never a blocked user (blocks never relax);
+ * - not one of the last few partners within a window: after a skip they are kept apart for a
+ *   short cooldown whatever happens; after that, a user who has waited past the limit may meet a
+ *   recent partner again when nobody else is there, so that a small community is not stuck.
+ *
+ * A round only looks at users whose search changed (they just joined, or their stage widened)
+ * and at those waiting past the limit, and draws candidates from indexes (interest, country,
+ * language, text-only) plus the longest waiters, a bounded number from each: with ten thousand
+ * waiting a round costs what the changes cost, not what the queue holds.
  */
-export type MatcherOptions<Id> = {
-  /** How long two users who just parted are kept apart. */
-  cooldownMs: number;
+import type { SearchStage } from '@meetopia/protocol';
+import { acceptable, nextStageAt, type RelaxationOptions, searchStage } from './relaxation.js';
+import { type MatchTicket, type ScoredPair, scorePair } from './score.js';
+
+export type MatcherOptions = RelaxationOptions & {
   now: () => number;
-  /**
-   * Partners this user would rather have (e.g. on the same media worker). The longest waiter is
-   * still matched at once; the preference only chooses among those waiting.
-   */
-  prefers?: (a: Id, b: Id) => boolean;
+  /** Recent partners kept apart, per user. */
+  recentPartners: number;
+  /** How long a partner counts as recent. */
+  recentWindowMs: number;
+  /** After a skip, the two are kept apart this long whatever the queue looks like. */
+  skipCooldownMs: number;
+  /** Candidates drawn from each index and from the longest waiters, per user and round. */
+  candidateLimit?: number;
 };
 
-export class Matcher<Id> {
-  /** Waiting users in pairing order. */
-  #queue: Id[] = [];
-  /** Ids that were re-queued with priority and are still waiting (always a prefix of the queue). */
-  #priority = new Set<Id>();
-  /** For each user, the users they are kept apart from and when that ends (stored both ways). */
-  #apart = new Map<Id, Map<Id, number>>();
-  readonly #options: MatcherOptions<Id>;
+/** A pair formed by a round, with its score and what the two share. */
+export type MatchedPair = { a: MatchTicket; b: MatchTicket; scored: ScoredPair; stages: [SearchStage, SearchStage] };
 
-  constructor(options: MatcherOptions<Id>) {
+/** What a round did: the pairs formed, and the users still waiting whose search widened. */
+export type RoundResult = { pairs: MatchedPair[]; widened: Array<{ id: string; stage: SearchStage }> };
+
+type Entry = {
+  ticket: MatchTicket;
+  stage: SearchStage;
+  /** Joined or widened since the last round. */
+  dirty: boolean;
+};
+
+type RecentPartner = { key: string; until: number; hardUntil: number };
+
+const DEFAULT_CANDIDATE_LIMIT = 48;
+
+export class Matcher {
+  readonly #options: MatcherOptions;
+  readonly #limit: number;
+  /** Waiting users by id, in the order they joined. */
+  readonly #entries = new Map<string, Entry>();
+  readonly #byInterest = new Map<string, Set<string>>();
+  readonly #byCountry = new Map<string, Set<string>>();
+  readonly #byLanguage = new Map<string, Set<string>>();
+  readonly #textOnly = new Set<string>();
+  /** Recent partners by person, newest first (both directions are stored). */
+  readonly #recent = new Map<string, RecentPartner[]>();
+  /** When expired recent partners were last swept (at most once a second). */
+  #sweptAt = 0;
+
+  constructor(options: MatcherOptions) {
     this.#options = options;
+    this.#limit = options.candidateLimit ?? DEFAULT_CANDIDATE_LIMIT;
   }
 
-  /** Number of users waiting. */
+  /** Users waiting. */
   get size(): number {
-    return this.#queue.length;
+    return this.#entries.size;
   }
 
-  has(id: Id): boolean {
-    return this.#queue.includes(id);
+  has(id: string): boolean {
+    return this.#entries.has(id);
   }
 
-  /** Adds a user to the queue (no-op when already waiting). */
-  enqueue(id: Id, options: { priority?: boolean } = {}): void {
-    if (this.has(id)) return;
-    if (options.priority) {
-      // Ahead of newcomers, behind other priority users who were there first.
-      this.#queue.splice(this.#priorityCount(), 0, id);
-      this.#priority.add(id);
-    } else {
-      this.#queue.push(id);
-    }
+  ticket(id: string): MatchTicket | undefined {
+    return this.#entries.get(id)?.ticket;
   }
 
-  /** Removes a user from the queue; returns whether they were waiting. */
-  remove(id: Id): boolean {
-    const index = this.#queue.indexOf(id);
-    if (index === -1) return false;
-    this.#queue.splice(index, 1);
-    this.#priority.delete(id);
+  /** The stage of a waiting user's search (undefined when not waiting). */
+  stage(id: string): SearchStage | undefined {
+    const entry = this.#entries.get(id);
+    return entry ? searchStage(entry.ticket, this.#options.now(), this.#options) : undefined;
+  }
+
+  *tickets(): Generator<MatchTicket> {
+    for (const entry of this.#entries.values()) yield entry.ticket;
+  }
+
+  /** Adds a waiting user, or replaces their ticket (new preferences): either way they count as changed. */
+  enqueue(ticket: MatchTicket): void {
+    this.remove(ticket.id);
+    this.#entries.set(ticket.id, {
+      ticket,
+      stage: searchStage(ticket, this.#options.now(), this.#options),
+      dirty: true,
+    });
+    for (const interest of ticket.interests) index(this.#byInterest, interest).add(ticket.id);
+    if (ticket.country !== null) index(this.#byCountry, ticket.country).add(ticket.id);
+    if (ticket.language !== null) index(this.#byLanguage, ticket.language).add(ticket.id);
+    if (ticket.textOnly) this.#textOnly.add(ticket.id);
+  }
+
+  /** Removes a waiting user; returns whether they were waiting. */
+  remove(id: string): boolean {
+    const entry = this.#entries.get(id);
+    if (!entry) return false;
+    this.#entries.delete(id);
+    const { ticket } = entry;
+    for (const interest of ticket.interests) unindex(this.#byInterest, interest, id);
+    if (ticket.country !== null) unindex(this.#byCountry, ticket.country, id);
+    if (ticket.language !== null) unindex(this.#byLanguage, ticket.language, id);
+    this.#textOnly.delete(id);
     return true;
   }
 
-  /** Keeps two users from being paired again until the cooldown ends. */
-  keepApart(a: Id, b: Id): void {
-    if (this.#options.cooldownMs <= 0) return;
-    const until = this.#options.now() + this.#options.cooldownMs;
-    for (const [x, y] of [
+  /**
+   * Two users just ended a conversation: each becomes a recent partner of the other. After a
+   * skip (Next) they are also kept apart for the skip cooldown, whatever else happens.
+   */
+  parted(a: string, b: string, options: { skipped: boolean }): void {
+    const now = this.#options.now();
+    const until = now + this.#options.recentWindowMs;
+    // +1: even without a cooldown, two who parted this instant do not meet again in this round.
+    const hardUntil = now + (options.skipped ? this.#options.skipCooldownMs : 0) + 1;
+    for (const [mine, theirs] of [
       [a, b],
       [b, a],
     ] as const) {
-      let bans = this.#apart.get(x);
-      if (!bans) {
-        bans = new Map();
-        this.#apart.set(x, bans);
-      }
-      bans.set(y, until);
+      const list = (this.#recent.get(mine) ?? []).filter((partner) => partner.key !== theirs && partner.until > now);
+      list.unshift({ key: theirs, until, hardUntil });
+      // The last N partners; the one just left at least, for its cooldown.
+      this.#recent.set(mine, list.slice(0, Math.max(1, this.#options.recentPartners)));
     }
   }
 
-  /** Earliest time a cooldown ends, so the caller knows when to drain again (null: none pending). */
-  nextCooldownEnd(): number | null {
+  /**
+   * Forms the pairs the rules allow now, removing them from the queue. Users whose search
+   * widened since the last round are seen as changed.
+   */
+  round(): RoundResult {
+    const now = this.#options.now();
+    const chosers: Entry[] = [];
+    const widened: Entry[] = [];
+    for (const entry of this.#entries.values()) {
+      const stage = searchStage(entry.ticket, now, this.#options);
+      if (stage !== entry.stage) {
+        entry.stage = stage;
+        entry.dirty = true;
+        widened.push(entry);
+      }
+      // Past the limit a user is reconsidered every round: someone may have become allowed.
+      if (entry.dirty || stage === 'anyone') chosers.push(entry);
+    }
+    chosers.sort((x, y) => Number(y.ticket.priority) - Number(x.ticket.priority) || x.ticket.since - y.ticket.since);
+    const pairs: MatchedPair[] = [];
+    for (const entry of chosers) {
+      entry.dirty = false;
+      if (this.#entries.get(entry.ticket.id) !== entry) continue;
+      const found =
+        this.#bestPartner(entry, now, false) ?? (entry.stage === 'anyone' ? this.#bestPartner(entry, now, true) : null);
+      if (!found) continue;
+      this.remove(entry.ticket.id);
+      this.remove(found.entry.ticket.id);
+      pairs.push({
+        a: entry.ticket,
+        b: found.entry.ticket,
+        scored: found.scored,
+        stages: [entry.stage, found.entry.stage],
+      });
+    }
+    this.#expireRecent(now);
+    return {
+      pairs,
+      widened: widened
+        .filter((entry) => this.#entries.get(entry.ticket.id) === entry)
+        .map((entry) => ({ id: entry.ticket.id, stage: entry.stage })),
+    };
+  }
+
+  /**
+   * When the next round could pair someone who cannot be paired now: the earliest widening of a
+   * search, or (with users past the limit) the end of the earliest skip cooldown among them.
+   * Null when nothing will change by itself.
+   */
+  nextEventAt(): number | null {
+    if (this.#entries.size < 2) return null;
+    const now = this.#options.now();
     let earliest: number | null = null;
-    for (const bans of this.#apart.values()) {
-      for (const until of bans.values()) {
-        if (earliest === null || until < earliest) earliest = until;
+    const consider = (at: number | null) => {
+      if (at !== null && (earliest === null || at < earliest)) earliest = at;
+    };
+    for (const entry of this.#entries.values()) {
+      consider(nextStageAt(entry.ticket, now, this.#options));
+      if (searchStage(entry.ticket, now, this.#options) !== 'anyone') continue;
+      for (const partner of this.#recent.get(entry.ticket.person) ?? []) {
+        if (partner.hardUntil > now) consider(partner.hardUntil);
       }
     }
     return earliest;
   }
 
-  /**
-   * Forms as many pairs as the rules allow, removing them from the queue, oldest waiters first.
-   * `avoid` keeps one more pair apart for this drain only (two users who parted this instant,
-   * even with no cooldown configured).
-   */
-  drain(avoid?: readonly [Id, Id]): Array<[Id, Id]> {
-    this.#expireCooldowns();
-    const pairs: Array<[Id, Id]> = [];
-    let i = 0;
-    for (let first = this.#queue[i]; first !== undefined; first = this.#queue[i]) {
-      const avoided = (other: Id) =>
-        avoid !== undefined &&
-        ((avoid[0] === first && avoid[1] === other) || (avoid[1] === first && avoid[0] === other));
-      const allowed = (other: Id, j: number) => j > i && !this.#isApart(first, other) && !avoided(other);
-      const prefers = this.#options.prefers;
-      let partnerIndex = prefers ? this.#queue.findIndex((other, j) => allowed(other, j) && prefers(first, other)) : -1;
-      if (partnerIndex === -1) partnerIndex = this.#queue.findIndex(allowed);
-      const partner = this.#queue[partnerIndex];
-      if (partner === undefined) {
-        i += 1;
-        continue;
+  /** Waiting users per country (null: unknown). */
+  countByCountry(): Map<string | null, number> {
+    const counts = new Map<string | null, number>();
+    for (const { ticket } of this.#entries.values()) counts.set(ticket.country, (counts.get(ticket.country) ?? 0) + 1);
+    return counts;
+  }
+
+  #bestPartner(entry: Entry, now: number, allowRecent: boolean): { entry: Entry; scored: ScoredPair } | null {
+    const { ticket } = entry;
+    let best: { entry: Entry; scored: ScoredPair } | null = null;
+    const consider = (id: string) => {
+      const other = this.#entries.get(id);
+      if (!other || other === entry || !this.#allowed(ticket, other.ticket, now, allowRecent)) return;
+      const scored = scorePair(ticket, other.ticket);
+      if (!acceptable(scored.score, entry, other, this.#options)) return;
+      if (
+        best === null ||
+        scored.score > best.scored.score ||
+        (scored.score === best.scored.score && other.ticket.since < best.entry.ticket.since)
+      ) {
+        best = { entry: other, scored };
       }
-      this.#queue.splice(partnerIndex, 1);
-      this.#queue.splice(i, 1);
-      this.#priority.delete(first);
-      this.#priority.delete(partner);
-      pairs.push([first, partner]);
-    }
-    return pairs;
-  }
-
-  #priorityCount(): number {
-    const index = this.#queue.findIndex((id) => !this.#priority.has(id));
-    return index === -1 ? this.#queue.length : index;
-  }
-
-  #isApart(a: Id, b: Id): boolean {
-    const until = this.#apart.get(a)?.get(b);
-    return until !== undefined && until > this.#options.now();
-  }
-
-  #expireCooldowns(): void {
-    const now = this.#options.now();
-    for (const [id, bans] of this.#apart) {
-      for (const [other, until] of bans) {
-        if (until <= now) bans.delete(other);
+    };
+    for (const ids of this.#candidateSources(entry)) {
+      let taken = 0;
+      for (const id of ids) {
+        consider(id);
+        if (++taken >= this.#limit) break;
       }
-      if (bans.size === 0) this.#apart.delete(id);
+    }
+    if (best === null && entry.stage === 'anyone') {
+      // Past the limit and nothing among the bounded candidates: anyone allowed, however far back.
+      for (const id of this.#entries.keys()) {
+        consider(id);
+        if (best !== null) break;
+      }
+    }
+    return best;
+  }
+
+  /** Where candidates come from: the indexes a strong match needs, and the longest waiters once wider. */
+  *#candidateSources(entry: Entry): Generator<Iterable<string>> {
+    const { ticket } = entry;
+    for (const interest of ticket.interests) yield this.#byInterest.get(interest) ?? [];
+    if (ticket.country !== null) yield this.#byCountry.get(ticket.country) ?? [];
+    if (ticket.language !== null) yield this.#byLanguage.get(ticket.language) ?? [];
+    if (ticket.textOnly) yield this.#textOnly;
+    // Longest waiters: any of them may accept a weaker match than this user's stage asks for,
+    // and a strong match of theirs that scores high enough is found here too.
+    yield this.#entries.keys();
+  }
+
+  #allowed(a: MatchTicket, b: MatchTicket, now: number, allowRecent: boolean): boolean {
+    for (const key of b.keys) if (a.blocked.has(key)) return false;
+    for (const key of a.keys) if (b.blocked.has(key)) return false;
+    for (const partner of this.#recent.get(a.person) ?? []) {
+      if (partner.key !== b.person) continue;
+      if (partner.hardUntil > now) return false;
+      if (!allowRecent && partner.until > now) return false;
+    }
+    return true;
+  }
+
+  #expireRecent(now: number): void {
+    if (now - this.#sweptAt < 1000) return;
+    this.#sweptAt = now;
+    for (const [key, list] of this.#recent) {
+      const live = list.filter((partner) => partner.until > now || partner.hardUntil > now);
+      if (live.length === 0) this.#recent.delete(key);
+      else if (live.length !== list.length) this.#recent.set(key, live);
     }
   }
+}
+
+function index(map: Map<string, Set<string>>, key: string): Set<string> {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
+}
+
+function unindex(map: Map<string, Set<string>>, key: string, id: string): void {
+  const set = map.get(key);
+  set?.delete(id);
+  if (set?.size === 0) map.delete(key);
 }

@@ -7,6 +7,7 @@ export class QualityMonitor {
   /** Records a client report and sends the new classes to the user and their partner. */
   report(session: Session, report: QualityReport, now: number): void {
     session.quality = { report, reportedAt: now, class: classifyQuality(report, session.socket?.rttMs ?? null) };
+    session.logger.debug({ report, quality: session.quality.class }, 'quality report');
     this.#publish(session);
   }
 

@@ -24,6 +24,11 @@ export class Pair {
     return session === a ? b : a;
   }
 
+  /** Whether this sender already sent the line with this client id (a re-send after a resume). */
+  hasChat(sender: Session, clientMessageId: string): boolean {
+    return this.#chat.some((entry) => entry.senderId === sender.id && entry.clientMessageId === clientMessageId);
+  }
+
   /**
    * Records a chat line. A line re-sent after a resume (same sender and client id) is not
    * recorded twice: the first copy is returned with `duplicate: true` and must not be relayed again.

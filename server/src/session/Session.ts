@@ -1,22 +1,48 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  MediaMode,
-  Notification,
-  QualityClass,
-  QualityReport,
-  ServerMessage,
-  TextModeReason,
+import {
+  type ChatMessage,
+  defaultPreferences,
+  type MediaMode,
+  type Notification,
+  type Preferences,
+  type QualityClass,
+  type QualityReport,
+  type ServerMessage,
+  type TextModeReason,
 } from '@meetopia/protocol';
 import type { Logger } from '../logger.js';
 import type { MediaPeer } from '../sfu/PairMedia.js';
 import type { UserMedia } from '../sfu/UserMedia.js';
 import type { Pair } from './Pair.js';
 
+/** Who a visitor is, as far as the server knows without accounts: keyed hashes only. */
+export type SessionIdentity = {
+  /** Hash of the browser's device id (null when the client sent none). */
+  readonly device: string | null;
+  /** Hash of the client address (the forwarded one behind the trusted proxy). */
+  readonly address: string;
+  /** Both, as matching and safety use them. */
+  readonly keys: readonly string[];
+};
+
+/** The conversation a user just left, kept a few minutes so that they can still report or block. */
+export type PastConversation = {
+  readonly pairId: string;
+  readonly partner: SessionIdentity;
+  /** The partner's session (it may have ended since). */
+  readonly partnerSession: Session;
+  /** Its last chat lines, as this user saw them. */
+  readonly chat: readonly ChatMessage[];
+  readonly endedAt: number;
+};
+
 /** Where the session's socket is: live, lost and held, or back and restoring its media. */
 export type Presence = 'active' | 'standby' | 'reconnecting';
 
 /** What a session needs from its socket. */
 export type SessionSocket = {
+  /** The client's address (the forwarded one behind the trusted proxy); never logged or stored in clear. */
+  readonly ip: string;
   send(message: ServerMessage): void;
   /** Ends the socket, e.g. when the session is resumed on another one. */
   close(code: number, reason: string): void;
@@ -40,6 +66,23 @@ export class Session implements MediaPeer {
   standbySince: number | null = null;
   /** Whether the user asked to be matched (pressed Start) and has not stopped. */
   wantsMatch = false;
+  /** When the current search started (kept across a socket drop). */
+  searchingSince: number | null = null;
+  readonly identity: SessionIdentity;
+  /** Confirmed the site's rules and their age (`acceptRules`). */
+  rulesAccepted = false;
+  /** Whom the user would like to meet (normalised). */
+  preferences: Preferences = defaultPreferences;
+  /** From the client address (GeoIP); null when unknown. */
+  country: string | null = null;
+  /** Identity keys this user never meets again (their blocks and reports, and those against them). */
+  blockedKeys = new Set<string>();
+  /** Conversations so far in this session (0: a newcomer). */
+  matchCount = 0;
+  /** The last conversation, for a report or block shortly after it ended. */
+  lastConversation: PastConversation | null = null;
+  /** Microphone muted / camera off, as the partner is told. */
+  tracks = { micMuted: false, cameraOff: false };
   pair: Pair | null = null;
   /** Created on `hello` on the least-loaded worker; replaced if that worker dies. */
   media!: UserMedia;
@@ -53,8 +96,9 @@ export class Session implements MediaPeer {
   };
   #closed = false;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, identity: SessionIdentity) {
     this.logger = logger.child({ sessionId: this.id });
+    this.identity = identity;
   }
 
   get closed(): boolean {

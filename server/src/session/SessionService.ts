@@ -9,14 +9,17 @@ import {
 } from '@meetopia/protocol';
 import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
 import type { Config } from '../config/config.js';
+import type { GeoIp } from '../geo/GeoIp.js';
+import type { AddressHasher } from '../identity/AddressHasher.js';
 import type { Logger } from '../logger.js';
 import type { Lobby } from '../matchmaking/Lobby.js';
+import type { Safety } from '../safety/Safety.js';
 import { transportLimits } from '../sfu/transportLimits.js';
 import { UserMedia } from '../sfu/UserMedia.js';
 import type { MediaWorker, WorkerPool } from '../sfu/WorkerPool.js';
 import type { TurnCredentials } from '../turn/TurnCredentials.js';
 import { ResumeTokens } from './ResumeTokens.js';
-import { type Presence, Session, type SessionSocket } from './Session.js';
+import { type Presence, Session, type SessionIdentity, type SessionSocket } from './Session.js';
 
 export type SessionServiceOptions = {
   config: Config;
@@ -24,10 +27,16 @@ export type SessionServiceOptions = {
   lobby: Lobby;
   turn: TurnCredentials;
   simulcast: SimulcastSettings;
+  safety: Safety;
+  geo: GeoIp;
+  /** Keys the hashes of device ids and client addresses. */
+  addresses: AddressHasher;
   logger: Logger;
   now: () => number;
   /** Called for every successful resume (metrics). */
   onResumed?: () => void;
+  /** Called when a session ends for good. */
+  onEnded?: (session: Session) => void;
 };
 
 /** How long a resumed session may stay `reconnecting` while its transports get ICE back. */
@@ -91,18 +100,25 @@ export class SessionService {
   async hello(
     socket: SessionSocket,
     resumeToken: string | undefined,
+    deviceId: string | undefined,
   ): Promise<{ session: Session; result: HelloResult }> {
     if (this.#closing) throw new ProtocolError(ErrorCode.ShuttingDown, 'the server is shutting down');
     if (resumeToken !== undefined) return this.#resume(socket, resumeToken);
-
+    const identity = this.#identityOf(socket.ip, deviceId);
+    const { safety, geo } = this.#options;
+    // Known before the first Start: where the user is, and whom they never meet again.
+    const [country, blockedKeys] = await Promise.all([geo.countryOf(socket.ip), safety.blockedKeys(identity)]);
+    if (this.#closing) throw new ProtocolError(ErrorCode.ShuttingDown, 'the server is shutting down');
     const worker = await this.#options.pool.acquire();
-    const session = new Session(this.#logger);
+    const session = new Session(this.#logger, identity);
+    session.country = country;
+    session.blockedKeys = blockedKeys;
     session.media = this.#createMedia(session, worker);
     session.socket = socket;
     this.#sessions.set(session.id, session);
     this.#scheduleTurnRefresh(session);
-    session.logger.info({ worker: worker.index }, 'session opened');
-    return { session, result: this.#helloResult(session, false) };
+    session.logger.info({ worker: worker.index, country, device: identity.device }, 'session opened');
+    return { session, result: await this.#helloResult(session, false) };
   }
 
   /**
@@ -119,7 +135,7 @@ export class SessionService {
     session.presence = 'standby';
     session.standbySince = this.#options.now();
     this.#clearTimer(session, 'reconnecting');
-    this.#options.lobby.hold(session);
+    void this.#options.lobby.hold(session).catch(() => {});
     session.partner?.notify({ type: 'peerConnection', connected: false });
     session.logger.info('session in standby');
   }
@@ -161,6 +177,8 @@ export class SessionService {
             media: partner.mediaMode,
             ...(partner.textReason ? { textReason: partner.textReason } : {}),
             connected: partner.socket !== null,
+            micMuted: partner.tracks.micMuted,
+            cameraOff: partner.tracks.cameraOff,
           }
         : null,
       chat: pair ? pair.chatFor(session) : [],
@@ -191,16 +209,29 @@ export class SessionService {
     this.#setPresence(session, session.media.iceConnected ? 'active' : 'reconnecting');
     if (wasAway) session.partner?.notify({ type: 'peerConnection', connected: true });
     // Back in the queue only after the client has its snapshot: a match must not overtake it.
-    socket.afterReply(() => this.#options.lobby.restore(session));
+    socket.afterReply(() => {
+      this.#options.lobby.restore(session).catch((error: unknown) => {
+        session.logger.error({ err: error }, 'going back to the queue failed');
+      });
+    });
     this.#scheduleTurnRefresh(session);
     void session.pair?.media.sync();
     session.logger.info({ presence: session.presence }, 'session resumed');
     this.#options.onResumed?.();
-    return { session, result: this.#helloResult(session, true) };
+    return { session, result: await this.#helloResult(session, true) };
   }
 
-  #helloResult(session: Session, resumed: boolean): HelloResult {
-    const { config, turn, simulcast } = this.#options;
+  /** Keyed hashes of the device id and the address: what identifies a visitor without an account. */
+  #identityOf(address: string, deviceId: string | undefined): SessionIdentity {
+    const { addresses } = this.#options;
+    const device = deviceId === undefined ? null : addresses.hash(`device:${deviceId}`);
+    const addressHash = addresses.hash(address);
+    return { device, address: addressHash, keys: [...(device ? [`d:${device}`] : []), `a:${addressHash}`] };
+  }
+
+  async #helloResult(session: Session, resumed: boolean): Promise<HelloResult> {
+    const { config, turn, simulcast, safety } = this.#options;
+    const ban = await safety.activeBan(session.identity);
     const capabilities = session.media.router.rtpCapabilities;
     return {
       sessionId: session.id,
@@ -217,6 +248,10 @@ export class SessionService {
       simulcast: simulcast.current,
       qualityReportIntervalMs: config.qualityReportIntervalMs,
       snapshot: this.snapshot(session),
+      rules: safety.rules,
+      rulesAccepted: session.rulesAccepted,
+      ban,
+      profile: { ...session.preferences, country: session.country },
     };
   }
 
@@ -252,12 +287,15 @@ export class SessionService {
   /** Ends a session for good: partner told, media closed, token revoked. */
   #end(session: Session, partnerReason: 'peer-left' | 'peer-timeout'): void {
     if (!this.#sessions.delete(session.id)) return;
-    this.#options.lobby.remove(session, partnerReason);
+    this.#options.lobby.remove(session, partnerReason).catch((error: unknown) => {
+      session.logger.error({ err: error }, 'leaving the lobby failed');
+    });
     this.#tokens.revoke(session.id);
     for (const timer of this.#timers.get(session)?.values() ?? []) clearTimeout(timer);
     this.#timers.delete(session);
     this.#releaseMedia(session);
     session.close();
+    this.#options.onEnded?.(session);
     session.logger.info({ partnerReason }, 'session ended');
   }
 
@@ -265,7 +303,7 @@ export class SessionService {
   async #onWorkerDied(worker: MediaWorker): Promise<void> {
     const affected = [...this.#sessions.values()].filter((session) => session.media.worker === worker);
     for (const session of affected) {
-      if (session.pair) this.#options.lobby.breakPair(session.pair);
+      if (session.pair) await this.#options.lobby.breakPair(session.pair);
       this.#releaseMedia(session);
     }
     for (const session of affected) {

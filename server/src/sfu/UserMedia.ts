@@ -36,6 +36,8 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
   readonly #transports = new Map<Direction, types.WebRtcTransport>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
+  /** Kinds the user turned off (muted microphone, camera off). */
+  readonly #pausedKinds = new Set<types.MediaKind>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
   #closed = false;
 
@@ -148,7 +150,12 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
       throw new ProtocolError(ErrorCode.OutOfOrder, `already producing ${kind}; close that producer first`);
     }
     const producer = await mediaCall(() =>
-      transport.produce({ kind, rtpParameters, keyFrameRequestDelay: KEY_FRAME_REQUEST_DELAY_MS }),
+      transport.produce({
+        kind,
+        rtpParameters,
+        keyFrameRequestDelay: KEY_FRAME_REQUEST_DELAY_MS,
+        paused: this.#pausedKinds.has(kind),
+      }),
     );
     if (this.#closed) {
       producer.close();
@@ -159,6 +166,19 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
     this.#traceKeyFrames(producer, { producerId: producer.id, kind });
     this.emit('producer', producer);
     return producer;
+  }
+
+  /**
+   * Pauses or resumes this user's producer of a kind (microphone muted, camera off): consumers
+   * stop getting packets without any renegotiation. Remembered for a producer created later.
+   */
+  async setProducerPaused(kind: types.MediaKind, paused: boolean): Promise<void> {
+    if (paused) this.#pausedKinds.add(kind);
+    else this.#pausedKinds.delete(kind);
+    for (const producer of this.#producers.values()) {
+      if (producer.kind !== kind || producer.closed) continue;
+      await mediaCall(() => (paused ? producer.pause() : producer.resume()));
+    }
   }
 
   closeProducer(producerId: string): void {

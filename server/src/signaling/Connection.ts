@@ -14,7 +14,10 @@ import type { Logger } from '../logger.js';
 import type { Session, SessionSocket } from '../session/Session.js';
 
 export type ConnectionOptions = {
+  /** The client's address (the forwarded one behind the trusted proxy). Never logged. */
   ip: string;
+  /** Keyed hash of `ip`: what logs and stored records use to name the client. */
+  clientHash: string;
   logger: Logger;
   /** Handles one valid request; its return value is the response data. */
   handle: (connection: Connection, message: ClientMessage) => Promise<unknown>;
@@ -35,6 +38,7 @@ const MAX_REFUSED_IN_A_ROW = 50;
 export class Connection implements SessionSocket {
   readonly id = randomUUID();
   readonly ip: string;
+  readonly clientHash: string;
   readonly logger: Logger;
   /** Set by `hello`. */
   session: Session | null = null;
@@ -55,7 +59,8 @@ export class Connection implements SessionSocket {
     this.#ws = ws;
     this.#options = options;
     this.ip = options.ip;
-    this.logger = options.logger.child({ connectionId: this.id });
+    this.clientHash = options.clientHash;
+    this.logger = options.logger.child({ connectionId: this.id, clientHash: options.clientHash });
     ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     ws.on('pong', () => this.#onPong());
     ws.on('error', (error) => this.logger.debug({ err: error }, 'socket error'));
@@ -144,7 +149,7 @@ export class Connection implements SessionSocket {
     } catch (error) {
       this.#afterReply = [];
       if (error instanceof ProtocolError) {
-        this.#replyError(message.id, error.code, error.message);
+        this.#replyError(message.id, error.code, error.message, error.retryAfterMs);
       } else {
         this.logger.error({ err: error, request: message.type }, 'request failed');
         this.#replyError(message.id, ErrorCode.Internal, 'internal error');
@@ -152,7 +157,9 @@ export class Connection implements SessionSocket {
     }
   }
 
-  #replyError(id: number | null, code: ErrorCodeType, message: string): void {
-    this.send({ type: 'error', id, error: { code, message } });
+  #replyError(id: number | null, code: ErrorCodeType, message: string, retryAfterMs?: number): void {
+    const error =
+      retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs: Math.ceil(retryAfterMs) };
+    this.send({ type: 'error', id, error });
   }
 }

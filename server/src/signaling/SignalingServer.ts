@@ -4,6 +4,7 @@ import { MAX_MESSAGE_BYTES } from '@meetopia/protocol';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.js';
+import type { AddressHasher } from '../identity/AddressHasher.js';
 import type { Logger } from '../logger.js';
 import type { SessionService } from '../session/SessionService.js';
 import { Connection } from './Connection.js';
@@ -14,6 +15,8 @@ export type SignalingServerOptions = {
   logger: Logger;
   handler: RequestHandler;
   sessions: SessionService;
+  /** Client addresses appear in logs only as keyed hashes. */
+  addresses: AddressHasher;
 };
 
 /**
@@ -77,11 +80,13 @@ export class SignalingServer {
       return;
     }
     const { ip } = verdict;
+    const clientHash = this.#options.addresses.hash(ip);
     const count = this.#connectionsPerIp.get(ip) ?? 0;
     this.#connectionsPerIp.set(ip, count + 1);
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       const connection = new Connection(ws, {
         ip,
+        clientHash,
         logger: this.#logger,
         handle: (conn, message) => this.#options.handler.handle(conn, message),
         allowMessage: () =>
@@ -92,6 +97,7 @@ export class SignalingServer {
         onClose: (conn, code) => this.#onClose(conn, code),
       });
       this.#connections.add(connection);
+      connection.logger.info('connection opened');
     });
   }
 
@@ -106,7 +112,10 @@ export class SignalingServer {
     }
     const ip = this.#clientIp(request);
     if ((this.#connectionsPerIp.get(ip) ?? 0) >= this.#options.config.limits.maxConnectionsPerIp) {
-      this.#logger.warn({ ip }, 'WebSocket refused: too many connections from this address');
+      this.#logger.warn(
+        { clientHash: this.#options.addresses.hash(ip) },
+        'WebSocket refused: too many connections from this address',
+      );
       return { status: 429, text: 'Too Many Requests' };
     }
     return { ip };

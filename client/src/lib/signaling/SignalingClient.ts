@@ -238,7 +238,10 @@ export class SignalingClient {
       this.#pending.delete(message.id);
       clearTimeout(pending.timer);
       if (message.type === 'response') pending.resolve(message.data);
-      else pending.reject(new ProtocolError(message.error.code, message.error.message));
+      else {
+        const { code, message: text, retryAfterMs } = message.error;
+        pending.reject(new ProtocolError(code, text, retryAfterMs === undefined ? {} : { retryAfterMs }));
+      }
       return;
     }
     if (message.type === 'shutdown') {

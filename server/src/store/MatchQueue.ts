@@ -1,0 +1,34 @@
+import type { SearchStage } from '@meetopia/protocol';
+import type { MatchedPair } from '../matchmaking/Matcher.js';
+import type { MatchTicket } from '../matchmaking/score.js';
+
+/** What the queue tells its owner. */
+export type MatchQueueEvents = {
+  /** Two waiting users were paired (both have left the queue). */
+  onPaired: (pair: MatchedPair) => void;
+  /** A waiting user's search widened (strong → wider → anyone). */
+  onStage: (id: string, stage: SearchStage) => void;
+};
+
+/**
+ * The waiting users and their matching profiles: the part of matching's state that a shared
+ * store holds when Meetopia runs on several machines. The in-process implementation is the
+ * default; the scoring and the rules live in the pure `Matcher`, whichever store feeds it.
+ * Calls resolve once the store has the change; pairs arrive through `onPaired`.
+ */
+export interface MatchQueue {
+  /** Users waiting (in the whole queue). */
+  readonly size: number;
+  /** Adds a waiting user or replaces their ticket (changed preferences); may pair them at once. */
+  enqueue(ticket: MatchTicket): Promise<void>;
+  /** Takes a user out of the queue (no-op when not waiting). */
+  dequeue(id: string): Promise<void>;
+  /** Two users (their `person` keys) just ended a conversation; `skipped`: one moved on (Next, report, block). */
+  parted(a: string, b: string, options: { skipped: boolean }): Promise<void>;
+  has(id: string): boolean;
+  /** The stage of a waiting user's search. */
+  stage(id: string): SearchStage | undefined;
+  /** Waiting users by country (null: unknown). */
+  countByCountry(): Map<string | null, number>;
+  close(): void;
+}
