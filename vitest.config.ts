@@ -42,6 +42,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          // Self-hosting: configure.sh, the Caddy front with Pebble, TURN/TLS, and the composed
+          // containers (podman + docker-compose). Image builds make the hooks long.
+          name: 'deploy',
+          sequence: { groupOrder: 3 },
+          include: ['test/deploy/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -10,10 +10,13 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 scripts/setup.sh --no-start
 
-# System tools the tests drive: Chromium, coturn, docker-compose (config validation only),
-# iproute2/iptables (network namespaces for bad-network tests).
+# System tools the tests drive: Chromium, coturn, docker-compose, iproute2/iptables (network
+# namespaces for bad-network tests); for the deploy tests podman/runc (containers), debootstrap
+# (local base images), Caddy and Pebble (automatic HTTPS), promtool, certutil (browser trust).
 missing=()
-for pair in openssl:openssl chromium:chromium turnserver:coturn turnutils_uclient:coturn docker-compose:docker-compose ip:iproute2 iptables:iptables tc:iproute2; do
+for pair in openssl:openssl curl:curl chromium:chromium turnserver:coturn turnutils_uclient:coturn \
+	docker-compose:docker-compose ip:iproute2 iptables:iptables tc:iproute2 podman:podman runc:runc \
+	debootstrap:debootstrap caddy:caddy pebble:pebble promtool:prometheus certutil:libnss3-tools; do
 	command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then
@@ -28,5 +31,5 @@ npm run lint --silent
 log "mediasoup worker DTLS smoke test"
 node scripts/mediasoup-worker/check-dtls.mjs
 
-log "unit, integration and end-to-end tests"
-npx vitest run --project unit --project integration --project e2e "$@"
+log "unit, integration, end-to-end and deploy tests"
+npx vitest run --project unit --project integration --project e2e --project deploy "$@"

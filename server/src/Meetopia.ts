@@ -4,9 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimulcastSettings } from './admin/SimulcastSettings.js';
 import type { Config } from './config/config.js';
+import { ExperienceTracker } from './experience/ExperienceTracker.js';
+import { ObservingRequestHandler } from './experience/ObservingRequestHandler.js';
 import { GeoIp } from './geo/GeoIp.js';
 import { createHttpApp } from './http/app.js';
+import { StatusHistory } from './http/history.js';
 import { Metrics } from './http/metrics.js';
+import { buildStatus } from './http/status.js';
 import { AddressHasher, loadIdentityKey } from './identity/AddressHasher.js';
 import type { Logger } from './logger.js';
 import { InProcessMatchQueue } from './matchmaking/InProcessMatchQueue.js';
@@ -21,7 +25,6 @@ import { SessionService } from './session/SessionService.js';
 import { LayerAdaptation } from './sfu/LayerAdaptation.js';
 import { ProducerPipes } from './sfu/ProducerPipes.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
-import { RequestHandler } from './signaling/RequestHandler.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { TurnCredentials } from './turn/TurnCredentials.js';
 
@@ -70,6 +73,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const turn = new TurnCredentials(config.turn, now);
   const quality = new QualityMonitor();
   const metrics = new Metrics();
+  const experience = new ExperienceTracker({ now, registry: metrics.registry });
   pool.on('workerDied', () => metrics.recordWorkerDeath());
   const adaptation = new LayerAdaptation({
     intervalMs: config.layerAdaptationIntervalMs,
@@ -106,7 +110,8 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
       ),
     reportAfterMs: REPORT_AFTER_MS,
     onVideoConsumer: (consumer, receiver, producer) => adaptation.track(consumer, receiver, producer),
-    onMatched: (_pair, waitedMs, match) => {
+    onMatched: (pair, waitedMs, match) => {
+      experience.matched(pair);
       const summary = {
         score: match.scored.score,
         sharedInterest: match.scored.sharedInterests.length > 0,
@@ -115,7 +120,10 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
       metrics.recordMatch(waitedMs, summary);
       matchStats.record({ ...summary, waitedMs: [...waitedMs] });
     },
-    onTextFallback: (reason) => metrics.recordTextFallback(reason),
+    onTextFallback: (reason) => {
+      metrics.recordTextFallback(reason);
+      experience.textFallback(reason);
+    },
   });
   const sessions = new SessionService({
     config,
@@ -129,18 +137,24 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     logger,
     now,
     onResumed: () => metrics.recordResume(),
-    onEnded: (session) => flood.forget(session.id),
+    onEnded: (session) => {
+      flood.forget(session.id);
+      experience.ended(session);
+    },
   });
   registry.sessions = sessions;
-  const handler = new RequestHandler({ sessions, lobby, quality, safety, flood, now });
+  const handler = new ObservingRequestHandler({ sessions, lobby, quality, safety, flood, experience, now });
 
   const staticDir = config.staticDir ?? fileURLToPath(new URL('../../client/dist', import.meta.url));
+  const statusSources = { sessions, lobby, pool, quality, matchStats, experience, startedAt };
+  const history = new StatusHistory({
+    read: () => buildStatus(statusSources),
+    now,
+    logger: logger.child({ component: 'history' }),
+  });
   const app = createHttpApp({
-    sessions,
-    lobby,
-    pool,
-    quality,
-    startedAt,
+    ...statusSources,
+    history,
     staticDir,
     trustProxy: config.trustProxy,
     adminToken: config.adminToken,
@@ -148,7 +162,6 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     metrics,
     simulcast,
     safety,
-    matchStats,
     addresses,
     logger,
   });
@@ -168,11 +181,13 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
+  history.start();
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       signaling.stopAccepting();
+      history.close();
       adaptation.close();
       server.close();
       await sessions.shutdown(config.shutdownGraceMs);

@@ -196,6 +196,11 @@ describe('a receiver on a slow link', () => {
     call = await startNamespacedCall('e2e-layers-slow', 31, { QUALITY_REPORT_INTERVAL_MS: '2000', ADMIN_TOKEN });
     ({ ns, url, inside: bob, outside: alice } = call);
     await pairUp(alice, bob, { frames: 10 });
+    // Only Alice's video to Bob is under test. Bob's camera off halves the encoding and
+    // decoding on two cores, which otherwise held a publisher's bandwidth estimate under the
+    // top layer for 35 s in one CI run in twenty.
+    await bob.getByTestId('camera').click();
+    await alice.getByTestId('peer-camera-off').waitFor();
   });
 
   afterAll(async () => {
@@ -205,12 +210,14 @@ describe('a receiver on a slow link', () => {
   it('on a link degrading to 300 kbps it drops a layer within 10 s, climbs back once the limit is lifted, and never freezes 2 s', async () => {
     await waitForFullQuality({
       pages: [alice, bob],
+      oneWay: true,
       baseUrl: url,
       adminToken: ADMIN_TOKEN,
       minTopKbps: 550,
       timeoutMs: FULL_QUALITY_TIMEOUT_MS,
     });
-    expect((await status(url)).consumerLayers.spatial[2]).toBe(2);
+    // Bob's consumer of Alice on the top layer; Alice's of Bob's paused camera forwards none.
+    expect((await status(url)).consumerLayers.spatial[2]).toBe(1);
     const fullWidth = (await inboundVideo(bob))?.frameWidth ?? 0;
     await watchRemoteVideo(bob);
 
@@ -222,7 +229,7 @@ describe('a receiver on a slow link', () => {
       const { afterMs: loweredAfterMs } = await waitFor(
         () => status(url),
         (s) =>
-          s.consumerLayers.spatial[2] === 1 &&
+          s.consumerLayers.spatial[2] === 0 &&
           (s.consumerLayers.spatial[0] ?? 0) + (s.consumerLayers.spatial[1] ?? 0) === 1,
         10_000,
         "Bob's consumer below the top layer",
@@ -245,7 +252,7 @@ describe('a receiver on a slow link', () => {
     }
     const climbed = await waitFor(
       () => status(url),
-      (s) => s.consumerLayers.spatial[2] === 2,
+      (s) => s.consumerLayers.spatial[2] === 1,
       60_000,
       'back on the top layer',
     );

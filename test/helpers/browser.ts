@@ -50,11 +50,38 @@ export async function launchKillableChromium(options: LaunchOptions = {}): Promi
   return { browser, kill: () => server.process().kill('SIGKILL') };
 }
 
+export type OpenUserOptions = {
+  denyCamera?: boolean;
+  /**
+   * Accept the rules gate (18+ and the site's rules) as soon as it shows, as a returning visitor
+   * would have (default true). Tests of the gate itself pass false.
+   */
+  acceptRules?: boolean;
+  /** Headers on every request, the WebSocket's too (e.g. X-Forwarded-For behind a trusted proxy). */
+  headers?: Record<string, string>;
+};
+
 /** A user: a fresh browser context (own cookies, own camera permission) with the app open. */
-export async function openUser(browser: Browser, url: string, options: { denyCamera?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({ permissions: options.denyCamera ? [] : ['camera', 'microphone'] });
+export async function openUser(browser: Browser, url: string, options: OpenUserOptions = {}): Promise<Page> {
+  const context = await browser.newContext({
+    permissions: options.denyCamera ? [] : ['camera', 'microphone'],
+    ...(options.headers ? { extraHTTPHeaders: options.headers } : {}),
+  });
   const page = await context.newPage();
   page.on('pageerror', (error) => process.stderr.write(`[page error] ${error.message}\n`));
+  if (options.acceptRules ?? true) {
+    await page.addInitScript(() => {
+      // Clicks the gate's accept button whenever it appears (the page remembers it per rules version).
+      // No named functions in here: tsx would wrap them in a helper the page does not have.
+      new MutationObserver(() => {
+        const button = document.querySelector<HTMLButtonElement>('[data-testid="rules-accept"]');
+        if (button && !button.dataset.autoAccepted) {
+          button.dataset.autoAccepted = 'true';
+          button.click();
+        }
+      }).observe(document, { childList: true, subtree: true });
+    });
+  }
   if (options.denyCamera) {
     await page.addInitScript(() => {
       // What a browser does when the user refuses camera access.

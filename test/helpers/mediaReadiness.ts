@@ -106,6 +106,11 @@ export async function serverMediaView(baseUrl: string, adminToken: string): Prom
 export type FullQualityOptions = {
   /** The publishers (each also receives the other's video). */
   pages: readonly Page[];
+  /**
+   * Only the first page publishes and only the second receives (the second's camera is off):
+   * tests of one direction wait for that direction alone.
+   */
+  oneWay?: boolean;
   baseUrl: string;
   adminToken: string;
   /** The top encoding must carry at least this much in every window, kbps. */
@@ -128,12 +133,13 @@ export type FullQualityReport = { afterMs: number; encodings: EncodingSample[][]
  * does not get there in time.
  */
 export async function waitForFullQuality(options: FullQualityOptions): Promise<FullQualityReport> {
-  const { pages, baseUrl, adminToken, minTopKbps, steadyWindows = 2, timeoutMs = 30_000 } = options;
+  const { pages, baseUrl, adminToken, minTopKbps, steadyWindows = 2, timeoutMs = 30_000, oneWay = false } = options;
+  const publishers = oneWay ? pages.slice(0, 1) : pages;
   const started = Date.now();
   let steady = 0;
   let last: { encodings: EncodingSample[][]; server: ServerView; problems: string[] } | null = null;
   while (Date.now() - started < timeoutMs) {
-    const encodings = await Promise.all(pages.map((page) => sampleEncodings(page)));
+    const encodings = await Promise.all(publishers.map((page) => sampleEncodings(page)));
     const server = await serverMediaView(baseUrl, adminToken);
     const problems: string[] = [];
     const topWidths: number[] = [];
@@ -150,15 +156,18 @@ export async function waitForFullQuality(options: FullQualityOptions): Promise<F
       }
     });
     for (const [index, page] of pages.entries()) {
-      const publisher = pages.length === 2 ? 1 - index : undefined;
+      if (oneWay && index === 0) continue;
+      const publisher = oneWay ? 0 : pages.length === 2 ? 1 - index : undefined;
       const expected = publisher === undefined ? undefined : topWidths[publisher];
       const video = await inboundVideo(page);
       if (expected !== undefined && video?.frameWidth !== expected) {
         problems.push(`receiver ${index}: decodes ${video?.frameWidth ?? 0} px wide, the top encoding is ${expected}`);
       }
     }
+    // One way: the consumer of the paused camera forwards nothing; the other must be on top.
     const lowConsumers = server.consumers.filter((consumer) => consumer.current !== 2);
-    if (lowConsumers.length > 0) {
+    const onTop = server.consumers.length - lowConsumers.length;
+    if (oneWay ? onTop < 1 : lowConsumers.length > 0) {
       problems.push(
         `mediasoup forwards layers ${JSON.stringify(server.consumers.map((c) => c.current))} ` +
           `(preferred ${JSON.stringify(server.consumers.map((c) => c.preferred))}), producer scores ` +

@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { Safety } from '../safety/Safety.js';
 import type { SessionService } from '../session/SessionService.js';
 import { bearerTokenMatches } from './bearerToken.js';
+import type { StatusHistory } from './history.js';
 import { collectMediaStats } from './mediaStats.js';
 
 export type AdminApiOptions = {
@@ -24,6 +25,8 @@ export type AdminApiOptions = {
   safety: Safety;
   addresses: AddressHasher;
   logger: Logger;
+  /** The last 15 minutes of /status, for the admin page's charts. */
+  history?: StatusHistory;
 };
 
 /** Failed authentications allowed per address per minute before 429. */
@@ -83,6 +86,16 @@ export function createAdminApi(options: AdminApiOptions): Router {
       'simulcast layers changed',
     );
     response.json(parsed.data);
+  });
+
+  // The charts' data: /status samples, oldest first; `?since=<ms>` gives only the newer ones.
+  router.get('/history', (request, response) => {
+    if (!options.history) {
+      response.status(503).json({ error: 'status history is not kept by this server' });
+      return;
+    }
+    const since = Number(request.query.since);
+    response.json(options.history.document(Number.isFinite(since) && since >= 0 ? since : undefined));
   });
 
   router.get('/media', async (_request, response) => {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Safety } from '../safety/Safety.js';
 import { createAdminApi } from './admin.js';
 import { bearerTokenMatches } from './bearerToken.js';
+import type { StatusHistory } from './history.js';
 import type { Metrics } from './metrics.js';
 import { buildStatus, type StatusSources } from './status.js';
 
@@ -23,6 +24,8 @@ export type HttpAppOptions = StatusSources & {
   safety: Safety;
   addresses: AddressHasher;
   logger: Logger;
+  /** /status samples for the admin charts. */
+  history?: StatusHistory;
 };
 
 /** Express app: health, status, admin API and the static client. */
@@ -73,6 +76,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       safety: options.safety,
       addresses: options.addresses,
       logger: options.logger,
+      history: options.history,
     }),
   );
 

@@ -75,6 +75,32 @@ export class Metrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  // Rolling service levels from /status (`experience`), per window ("5m", "1h"); absent with no data.
+  readonly #serviceConnectAvg = this.#gauge(
+    'meetopia_service_connect_avg_seconds',
+    'Average Start/Next to first remote frame over a rolling window',
+    ['window'],
+  );
+  readonly #serviceConnectP50 = this.#gauge(
+    'meetopia_service_connect_p50_seconds',
+    'Median Start/Next to first remote frame over a rolling window',
+    ['window'],
+  );
+  readonly #serviceReconnection = this.#gauge(
+    'meetopia_service_reconnection_success_ratio',
+    'Share of reported reconnections recovered within 30 s over a rolling window',
+    ['window'],
+  );
+  readonly #serviceFallback = this.#gauge(
+    'meetopia_service_fallback_rate',
+    'Switches to text because video failed, per call, over a rolling window',
+    ['window'],
+  );
+  readonly #serviceRelayed = this.#gauge(
+    'meetopia_service_relayed_ratio',
+    'Share of calls relayed through TURN over a rolling window',
+    ['window'],
+  );
   readonly #workerDeaths = new Counter({
     name: 'meetopia_worker_deaths_total',
     help: 'mediasoup worker processes that died',
@@ -145,7 +171,28 @@ export class Metrics {
       this.#layers.set({ layer: String(layer) }, value);
     });
     this.#layers.set({ layer: 'none' }, status.consumerLayers.none);
+    this.#setServiceLevels(status);
     return this.registry.metrics();
+  }
+
+  #setServiceLevels(status: Status): void {
+    const figures: Array<[Gauge, (window: Status['experience']['last5m']) => number | null]> = [
+      [this.#serviceConnectAvg, (w) => (w.connect.avgMs === null ? null : w.connect.avgMs / 1000)],
+      [this.#serviceConnectP50, (w) => (w.connect.p50Ms === null ? null : w.connect.p50Ms / 1000)],
+      [this.#serviceReconnection, (w) => w.reconnection.successShare],
+      [this.#serviceFallback, (w) => w.fallback.rate],
+      [this.#serviceRelayed, (w) => w.turn.share],
+    ];
+    for (const [gauge, read] of figures) {
+      gauge.reset();
+      for (const [window, figures] of [
+        ['5m', status.experience.last5m],
+        ['1h', status.experience.last1h],
+      ] as const) {
+        const value = read(figures);
+        if (value !== null) gauge.set({ window }, value);
+      }
+    }
   }
 
   #gauge(name: string, help: string, labelNames: string[] = []): Gauge {

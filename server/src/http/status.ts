@@ -1,4 +1,4 @@
-import type { Status, WorkerStatus } from '@meetopia/protocol';
+import type { ExperienceStatus, Status, WorkerStatus } from '@meetopia/protocol';
 import type { Lobby } from '../matchmaking/Lobby.js';
 import type { MatchStats } from '../matchmaking/MatchStats.js';
 import type { QualityMonitor } from '../quality/QualityMonitor.js';
@@ -12,6 +12,8 @@ export type StatusSources = {
   pool: WorkerPool;
   quality: QualityMonitor;
   matchStats: MatchStats;
+  /** Rolling service levels (the `experience` block). */
+  experience: { status(): ExperienceStatus };
   startedAt: number;
 };
 
@@ -45,6 +47,7 @@ export async function buildStatus(sources: StatusSources): Promise<Status> {
     networkHealth: sources.quality.health(sources.sessions.sessions),
     consumerLayers: countConsumerLayers(sources.sessions.sessions),
     matching: sources.matchStats.status(sources.lobby.queue.countByCountry()),
+    experience: sources.experience.status(),
   };
 }
 

@@ -195,6 +195,10 @@ export class Lobby {
    */
   async report(session: Session, reason: ReportReason, text: string | undefined): Promise<void> {
     const target = this.#reportable(session);
+    await this.#options.safety.assertMayReport(session.identity);
+    this.#blockBothWays(session, target.partnerSession);
+    // The reporter moves on at once; a ban the report triggers then reaches the reported user.
+    if (session.pair && session.pair.id === target.pairId) await this.#moveOn(session, session.pair, 'you-reported');
     await this.#options.safety.report({
       reporter: session.identity,
       reported: target.partner,
@@ -206,9 +210,6 @@ export class Lobby {
         ts: line.ts,
       })),
     });
-    this.#blockBothWays(session, target.partnerSession);
-    // A ban the report triggered has already reached the reported user (Safety's onBan).
-    if (session.pair && session.pair.id === target.pairId) await this.#moveOn(session, session.pair, 'you-reported');
   }
 
   /** Never meet the current (or last) partner again; moves on when in a conversation with them. */

@@ -218,7 +218,7 @@ export class Matcher {
       const other = this.#entries.get(id);
       if (!other || other === entry || !this.#allowed(ticket, other.ticket, now, allowRecent)) return;
       const scored = scorePair(ticket, other.ticket);
-      if (!acceptable(scored.score, entry, other, this.#options)) return;
+      if (!acceptable(scored, entry, other, this.#options)) return;
       if (
         best === null ||
         scored.score > best.scored.score ||

@@ -1,11 +1,12 @@
 /**
  * What a waiting user accepts, widening with time: a pure schedule. A user who asked for
- * something (interests, their own country first, text only) first accepts only strong matches,
- * then good ones from half the limit, then anyone allowed at the limit. A user who asked for
+ * something (interests, their own country first, text only) first accepts only strong matches
+ * (a high score that also gives them something they asked for: a shared interest, their own
+ * country, another text-only user), then good ones from half the limit, then anyone allowed at the limit. A user who asked for
  * nothing accepts any reasonable match at once (as before smart matching) and anyone at the limit.
  */
 import type { SearchStage } from '@meetopia/protocol';
-import { isPicky, type MatchTicket } from './score.js';
+import { isPicky, type MatchTicket, type ScoredPair } from './score.js';
 
 export type RelaxationOptions = {
   /** After this long any allowed partner will do (MATCH_WAIT_LIMIT_MS, default 8 s). */
@@ -49,16 +50,29 @@ export function nextStageAt(ticket: MatchTicket, now: number, options: Relaxatio
 }
 
 /**
- * Whether two waiting users may be paired at these stages: the score meets what both accept,
- * or one of them has waited past the limit (then anyone allowed will do, whoever the other is:
- * nobody who could be paired waits longer than the limit plus one round).
+ * Whether a strong-stage user got something they asked for: a score alone is not enough (two
+ * strangers from one country who speak one language score high, but a jazz fan asked for jazz).
+ */
+export function meetsAsk(ticket: MatchTicket, other: MatchTicket, scored: ScoredPair): boolean {
+  if (ticket.interests.length > 0 && scored.sharedInterests.length > 0) return true;
+  if (ticket.countryPreference === 'same' && scored.sameCountry !== null) return true;
+  return ticket.textOnly && other.textOnly;
+}
+
+/**
+ * Whether two waiting users may be paired at these stages: the score meets what both accept
+ * (and a strong-stage user gets something they asked for), or one of them has waited past the
+ * limit (then anyone allowed will do, whoever the other is: nobody who could be paired waits
+ * longer than the limit plus one round).
  */
 export function acceptable(
-  score: number,
+  scored: ScoredPair,
   a: { ticket: MatchTicket; stage: SearchStage },
   b: { ticket: MatchTicket; stage: SearchStage },
   options: RelaxationOptions,
 ): boolean {
   if (a.stage === 'anyone' || b.stage === 'anyone') return true;
-  return score >= Math.max(minScore(a.ticket, a.stage, options), minScore(b.ticket, b.stage, options));
+  if (a.stage === 'strong' && !meetsAsk(a.ticket, b.ticket, scored)) return false;
+  if (b.stage === 'strong' && !meetsAsk(b.ticket, a.ticket, scored)) return false;
+  return scored.score >= Math.max(minScore(a.ticket, a.stage, options), minScore(b.ticket, b.stage, options));
 }

@@ -97,8 +97,24 @@ describe('relaxation', () => {
   it('accepts a pair when the score meets both users, or when either has waited past the limit', () => {
     const picky = { ticket: user({ interests: ['jazz'] }), stage: 'strong' as const };
     const open = { ticket: user({}), stage: 'wider' as const };
-    expect(acceptable(options.strongScore - 1, picky, open, options)).toBe(false);
-    expect(acceptable(options.strongScore, picky, open, options)).toBe(true);
-    expect(acceptable(-100, { ...open, stage: 'anyone' }, picky, options)).toBe(true);
+    const jazz = { sharedInterests: ['jazz'], sameCountry: null };
+    expect(acceptable({ ...jazz, score: options.strongScore - 1 }, picky, open, options)).toBe(false);
+    expect(acceptable({ ...jazz, score: options.strongScore }, picky, open, options)).toBe(true);
+    expect(acceptable({ ...jazz, score: -100 }, { ...open, stage: 'anyone' }, picky, options)).toBe(true);
+  });
+
+  it('gives a strong-stage user only a match with something they asked for, whatever the score', () => {
+    const picky = {
+      ticket: user({ interests: ['jazz'], countryPreference: 'same' as const }),
+      stage: 'strong' as const,
+    };
+    const open = { ticket: user({}), stage: 'wider' as const };
+    const high = options.strongScore + 40;
+    expect(acceptable({ score: high, sharedInterests: [], sameCountry: null }, picky, open, options)).toBe(false);
+    expect(acceptable({ score: high, sharedInterests: [], sameCountry: 'DE' }, picky, open, options)).toBe(true);
+    expect(acceptable({ score: high, sharedInterests: ['jazz'], sameCountry: null }, open, picky, options)).toBe(true);
+    expect(
+      acceptable({ score: high, sharedInterests: [], sameCountry: null }, { ...picky, stage: 'wider' }, open, options),
+    ).toBe(true);
   });
 });

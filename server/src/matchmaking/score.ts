@@ -112,7 +112,8 @@ export function scorePair(a: MatchTicket, b: MatchTicket): ScoredPair {
 
   if (a.language !== null && a.language === b.language) score += WEIGHTS.sameLanguage;
 
-  if (a.media === b.media) score += WEIGHTS.sameMedia;
+  // Text only by choice is text, whatever the client has opened yet.
+  if (mediaOf(a) === mediaOf(b)) score += WEIGHTS.sameMedia;
   else if (a.textOnly || b.textOnly) score += WEIGHTS.textOnlyWithVideo;
   if (a.textOnly && b.textOnly) score += WEIGHTS.bothTextOnly;
 
@@ -129,6 +130,10 @@ export function scorePair(a: MatchTicket, b: MatchTicket): ScoredPair {
   if (a.location.region !== undefined && a.location.region === b.location.region) score += WEIGHTS.sameRegion;
 
   return { score, sharedInterests, sameCountry };
+}
+
+function mediaOf(ticket: MatchTicket): MediaMode {
+  return ticket.textOnly ? 'text' : ticket.media;
 }
 
 /** Whether a user asked for anything that narrows whom they meet at first. */

@@ -119,14 +119,19 @@ export class Safety {
   }
 
   /** Files a report, blocks the two, and bans the reported user when enough people reported them. */
-  async report(input: ReportInput): Promise<{ ban: BanRecord | null }> {
-    const now = this.#options.now();
-    const lastHour = await this.#store.countReportsBy(input.reporter, now - HOUR);
+  /** Throws rate-limited when this reporter has filed as many reports as an hour allows. */
+  async assertMayReport(reporter: Identity): Promise<void> {
+    const lastHour = await this.#store.countReportsBy(reporter, this.#options.now() - HOUR);
     if (lastHour >= this.#settings.reportsPerHour) {
       throw new ProtocolError(ErrorCode.RateLimited, 'too many reports; you can report again later', {
         retryAfterMs: HOUR,
       });
     }
+  }
+
+  async report(input: ReportInput): Promise<{ ban: BanRecord | null }> {
+    await this.assertMayReport(input.reporter);
+    const now = this.#options.now();
     const lastDay = await this.#store.countReportsBy(input.reporter, now - DAY);
     const weight = reporterWeight(lastDay, this.#conversationsLastDay(input.reporter, now));
     const report: StoredReport = {

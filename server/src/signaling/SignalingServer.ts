@@ -98,6 +98,8 @@ export class SignalingServer {
       });
       this.#connections.add(connection);
       connection.logger.info('connection opened');
+      // A first round trip right away: matching knows the user's network before the first match.
+      connection.ping(this.#options.config.heartbeat.timeoutMs);
     });
   }
 

@@ -61,6 +61,8 @@ export class MediaSession {
   /** Bytes the send transport had received, and when that number last grew. */
   #sendLiveness: { bytes: number; changedAt: number } | null = null;
   #statsBaseline: StatsBaseline = {};
+  /** Kinds the user turned off (muted microphone, camera off): their producers stay paused. */
+  readonly #disabled = new Set<MediaKind>();
   #closed = false;
 
   constructor(signal: SignalingPort, events: MediaSessionEvents) {
@@ -119,6 +121,10 @@ export class MediaSession {
         }
       }
       await this.#produceMissing();
+      // A new session on the server does not know what the user turned off; a resumed one does (no harm).
+      for (const kind of this.#disabled) {
+        await this.#signal.request('setTrackEnabled', { kind, enabled: false }).catch(() => {});
+      }
 
       const liveConsumers = new Set(snapshot.consumers.map((consumer) => consumer.consumerId));
       for (const id of [...this.#consumers.keys()]) {
@@ -145,6 +151,68 @@ export class MediaSession {
       await this.#reconcileTransport('send', this.sendTransport?.id ?? null, this.#hasLocalTracks());
       await this.#produceMissing();
     });
+  }
+
+  /**
+   * Microphone muted / camera off (or back on) without renegotiating: the local producer pauses
+   * (nothing is sent) and the server pauses its side and tells the partner.
+   */
+  setTrackEnabled(kind: MediaKind, enabled: boolean): Promise<void> {
+    if (enabled) this.#disabled.delete(kind);
+    else this.#disabled.add(kind);
+    const producer = this.#producers.get(kind);
+    if (producer && !producer.closed) {
+      if (enabled) producer.resume();
+      else producer.pause();
+    }
+    for (const track of this.#localTracks(kind)) track.enabled = enabled;
+    return this.#signal.request('setTrackEnabled', { kind, enabled }).then(() => {});
+  }
+
+  /** True when the user turned this kind off. */
+  isEnabled(kind: MediaKind): boolean {
+    return !this.#disabled.has(kind);
+  }
+
+  /**
+   * Another camera or microphone mid-call: the producer sends the new track in place of the old
+   * one (no renegotiation, the partner keeps the same consumer). Without a producer yet, the
+   * track is used by the next `produce`.
+   */
+  replaceTrack(stream: MediaStream, kind: MediaKind, track: MediaStreamTrack): Promise<void> {
+    return this.#serial(async () => {
+      track.enabled = !this.#disabled.has(kind);
+      this.#localStream = stream;
+      const producer = this.#producers.get(kind);
+      if (producer && !producer.closed) {
+        await producer.replaceTrack({ track });
+        if (this.#disabled.has(kind) && !producer.paused) producer.pause();
+        return;
+      }
+      if (!this.#device?.loaded) return;
+      await this.#reconcileTransport('send', this.sendTransport?.id ?? null, this.#hasLocalTracks());
+      await this.#produceMissing();
+    });
+  }
+
+  /**
+   * Resolves with `performance.now()` when the track `trackId` of the partner has its first
+   * decoded frame; null when it is no longer shown or after `timeoutMs`.
+   */
+  async firstDecodedFrame(trackId: string, timeoutMs = 30_000): Promise<number | null> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.#closed && performance.now() < deadline) {
+      const consumer = [...this.#consumers.values()].find((item) => item.track.id === trackId);
+      if (!consumer || consumer.closed) return null;
+      const stats = await this.recvTransport?.getStats().catch(() => undefined);
+      for (const stat of (stats?.values() ?? []) as IterableIterator<Record<string, unknown>>) {
+        if (stat.type === 'inbound-rtp' && stat.trackIdentifier === trackId && Number(stat.framesDecoded) > 0) {
+          return performance.now();
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return null;
   }
 
   consume(notification: NotificationOf<'newConsumer'>): Promise<void> {
@@ -233,6 +301,12 @@ export class MediaSession {
     return (this.#localStream?.getTracks().length ?? 0) > 0;
   }
 
+  #localTracks(kind: MediaKind): MediaStreamTrack[] {
+    const stream = this.#localStream;
+    if (!stream) return [];
+    return kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks();
+  }
+
   async #reconcileTransport(direction: Direction, serverId: string | null, wanted: boolean): Promise<void> {
     const local = this.#transports.get(direction);
     if (local && (local.id !== serverId || !wanted || local.closed)) this.#closeTransport(direction);
@@ -282,7 +356,9 @@ export class MediaSession {
     if (!transport || !stream) return;
     const audioTrack = stream.getAudioTracks()[0];
     if (audioTrack && !this.#producers.has('audio')) {
-      this.#producers.set('audio', await transport.produce({ track: audioTrack, stopTracks: false }));
+      const producer = await transport.produce({ track: audioTrack, stopTracks: false });
+      if (this.#disabled.has('audio')) producer.pause();
+      this.#producers.set('audio', producer);
     }
     const videoTrack = stream.getVideoTracks()[0];
     if (videoTrack && !this.#producers.has('video')) {
@@ -300,6 +376,7 @@ export class MediaSession {
         })),
         codecOptions: { videoGoogleStartBitrate: 1000 },
       });
+      if (this.#disabled.has('video')) producer.pause();
       this.#producers.set('video', producer);
     }
   }

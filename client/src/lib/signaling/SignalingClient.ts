@@ -47,6 +47,10 @@ export type SignalingClientOptions = {
   onNotification: (notification: AppNotification) => void;
   /** After each successful hello (first connect, resume, or a new session when resume was refused). */
   onSession: (result: HelloResult) => void;
+  /** When the next reconnection attempt is due (ms since the epoch), or null when none is scheduled. */
+  onRetryScheduled?: (retryAt: number | null) => void;
+  /** This browser's device id, presented at every hello (blocks and bans follow it). */
+  deviceId?: string;
   /** Injectable for tests outside a browser. */
   WebSocketImpl?: typeof WebSocket;
 };
@@ -74,6 +78,7 @@ export class SignalingClient {
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #resumeToken: string | null = null;
+  #retryAt: number | null = null;
 
   constructor(options: SignalingClientOptions) {
     this.#options = options;
@@ -97,6 +102,21 @@ export class SignalingClient {
     this.#dispatch({ type: 'userRetry' });
   }
 
+  /** When the next reconnection attempt is due (ms since the epoch), null when none is waiting. */
+  get retryAt(): number | null {
+    return this.#retryAt;
+  }
+
+  /** The user does not want to wait for the next attempt: try now (or start over after `failed`). */
+  retryNow(): void {
+    if (this.state === 'failed') this.retry();
+    else if (this.state === 'reconnecting') {
+      this.#setRetryAt(null);
+      clearTimeout(this.#retryTimer);
+      this.#dispatch({ type: 'retryDue' });
+    }
+  }
+
   /** Leaves on purpose: the server ends the session at once instead of holding it. */
   close(): void {
     this.#dispatch({ type: 'close' });
@@ -105,8 +125,7 @@ export class SignalingClient {
   /** The network came back (browser `online`): retry now instead of waiting for the timer, or check the socket. */
   networkChanged(): void {
     if (this.state === 'reconnecting') {
-      clearTimeout(this.#retryTimer);
-      this.#dispatch({ type: 'retryDue' });
+      this.retryNow();
     } else if (this.state === 'open') {
       this.#probe();
     }
@@ -161,10 +180,15 @@ export class SignalingClient {
         return;
       case 'scheduleRetry':
         clearTimeout(this.#retryTimer);
-        this.#retryTimer = setTimeout(() => this.#dispatch({ type: 'retryDue' }), effect.delayMs);
+        this.#setRetryAt(Date.now() + effect.delayMs);
+        this.#retryTimer = setTimeout(() => {
+          this.#setRetryAt(null);
+          this.#dispatch({ type: 'retryDue' });
+        }, effect.delayMs);
         return;
       case 'cancelRetry':
         clearTimeout(this.#retryTimer);
+        this.#setRetryAt(null);
         return;
       case 'startHeartbeat': {
         const { intervalMs } = this.#options.heartbeat ?? { intervalMs: 5000 };
@@ -178,6 +202,12 @@ export class SignalingClient {
       default:
         assertUnreachable(effect);
     }
+  }
+
+  #setRetryAt(retryAt: number | null): void {
+    if (retryAt === this.#retryAt) return;
+    this.#retryAt = retryAt;
+    this.#options.onRetryScheduled?.(retryAt);
   }
 
   #open(): void {
@@ -207,13 +237,14 @@ export class SignalingClient {
   async #hello(attempt: number): Promise<void> {
     try {
       let result: HelloResult;
+      const device = this.#options.deviceId ? { deviceId: this.#options.deviceId } : {};
       try {
-        result = await this.#send('hello', this.#resumeToken ? { resumeToken: this.#resumeToken } : {});
+        result = await this.#send('hello', this.#resumeToken ? { ...device, resumeToken: this.#resumeToken } : device);
       } catch (error) {
         // The session is gone (expired, server restarted): start a new one on the same socket.
         if (!(error instanceof ProtocolError && error.code === ErrorCode.InvalidToken)) throw error;
         this.#resumeToken = null;
-        result = await this.#send('hello', {});
+        result = await this.#send('hello', device);
       }
       if (attempt !== this.#attempt) return;
       clearTimeout(this.#connectTimer);

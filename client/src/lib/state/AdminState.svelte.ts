@@ -1,5 +1,13 @@
-import { describeIssues, type SimulcastConfig, type Status, simulcastConfigSchema } from '@meetopia/protocol';
+import {
+  describeIssues,
+  type HistoryPoint,
+  type SimulcastConfig,
+  type Status,
+  simulcastConfigSchema,
+} from '@meetopia/protocol';
 import { AdminApi, AdminApiError } from '../admin/adminApi.js';
+import { mergeHistory } from '../admin/charts.js';
+import { ModerationState } from '../admin/ModerationState.svelte.js';
 
 /** One row of the layer form, in the units people think in (kbps). */
 export type LayerRow = { scaleResolutionDownBy: number; maxKbps: number; maxFramerate: number; active: boolean };
@@ -10,6 +18,11 @@ const TOKEN_KEY = 'meetopia-admin-token';
 const NAME_KEY = 'meetopia-admin-name';
 /** How often the live status refreshes. */
 const STATUS_REFRESH_MS = 2000;
+/** How often the charts fetch the server's newer samples (it samples every 5 s). */
+const HISTORY_REFRESH_MS = 5000;
+
+/** The admin page's tabs. */
+export type AdminTab = 'live' | 'moderation';
 
 export function toForm(config: SimulcastConfig): SimulcastForm {
   return {
@@ -41,10 +54,17 @@ export function fromForm(form: SimulcastForm): { ok: true; config: SimulcastConf
   return parsed.success ? { ok: true, config: parsed.data } : { ok: false, error: describeIssues(parsed.error) };
 }
 
-/** The admin page's state: sign-in, the live status, and the layer table being edited. */
+/**
+ * The admin page's state: sign-in, the live status and its charts, the layer table being
+ * edited, and the moderation tab.
+ */
 export class AdminState {
   signedIn = $state(false);
+  tab = $state<AdminTab>('live');
   status = $state.raw<Status | null>(null);
+  /** The server's /status samples of the last 15 minutes, oldest first (the charts' data). */
+  history = $state.raw<HistoryPoint[]>([]);
+  moderation = $state.raw<ModerationState | null>(null);
   /** What the server has now. */
   saved = $state.raw<SimulcastConfig | null>(null);
   form = $state<SimulcastForm | null>(null);
@@ -53,6 +73,7 @@ export class AdminState {
   busy = $state(false);
   #api: AdminApi | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #historyTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Signs in with a token remembered from earlier in this tab, if any. */
   async resume(): Promise<void> {
@@ -70,8 +91,19 @@ export class AdminState {
       sessionStorage.setItem(NAME_KEY, name.trim());
       this.saved = config;
       this.form = toForm(config);
+      this.moderation = new ModerationState(api, {
+        error: (sentence) => {
+          this.message = null;
+          this.error = sentence;
+        },
+        done: (sentence) => {
+          this.error = null;
+          this.message = sentence;
+        },
+      });
       this.signedIn = true;
       this.#startStatus();
+      if (this.tab === 'moderation') void this.moderation.load();
     } catch (error) {
       sessionStorage.removeItem(TOKEN_KEY);
       this.error = error instanceof AdminApiError ? error.message : 'The server could not be reached.';
@@ -84,7 +116,18 @@ export class AdminState {
     this.signedIn = false;
     this.form = null;
     this.saved = null;
-    clearInterval(this.#timer);
+    this.history = [];
+    this.moderation?.dispose();
+    this.moderation = null;
+    this.#stopTimers();
+  }
+
+  /** Shows a tab; the moderation tab loads its lists each time it is opened. */
+  selectTab(tab: AdminTab): void {
+    this.tab = tab;
+    this.error = null;
+    this.message = null;
+    if (tab === 'moderation') void this.moderation?.load();
   }
 
   /** Puts the form back to what the server has. */
@@ -116,11 +159,17 @@ export class AdminState {
   }
 
   dispose(): void {
+    this.#stopTimers();
+    this.moderation?.dispose();
+  }
+
+  #stopTimers(): void {
     clearInterval(this.#timer);
+    clearInterval(this.#historyTimer);
   }
 
   #startStatus(): void {
-    clearInterval(this.#timer);
+    this.#stopTimers();
     const refresh = () => {
       AdminApi.status().then(
         (status) => {
@@ -133,5 +182,17 @@ export class AdminState {
     };
     refresh();
     this.#timer = setInterval(refresh, STATUS_REFRESH_MS);
+    const refreshHistory = () => {
+      const api = this.#api;
+      if (!api) return;
+      api.history(this.history.at(-1)?.at).then(
+        (history) => {
+          this.history = mergeHistory(this.history, history.points, history.windowMs);
+        },
+        () => {},
+      );
+    };
+    refreshHistory();
+    this.#historyTimer = setInterval(refreshHistory, HISTORY_REFRESH_MS);
   }
 }
