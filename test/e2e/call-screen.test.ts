@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inboundVideo, launchChromium, openUser, pairUp, waitForRemoteFrames } from '../helpers/browser.js';
+import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Audio energy the page received from its partner over one second (0: silence). */
+async function receivedAudioEnergy(page: Page): Promise<number> {
+  const read = () =>
+    page.evaluate(async () => {
+      const app = (
+        window as unknown as { meetopia: { media: { recvTransport?: { getStats(): Promise<RTCStatsReport> } } } }
+      ).meetopia;
+      const stats = await app.media.recvTransport?.getStats();
+      let energy = 0;
+      for (const stat of stats?.values() ?? []) {
+        if (stat.type === 'inbound-rtp' && stat.kind === 'audio') energy += stat.totalAudioEnergy ?? 0;
+      }
+      return energy;
+    });
+  const before = await read();
+  await page.waitForTimeout(1000);
+  return (await read()) - before;
+}
+
+/** What identifies the call: the pair, and the transports and producers the page uses. */
+function callIdentity(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const app = (
+      window as unknown as {
+        meetopia: {
+          pairId: string | null;
+          media: { sendTransport?: { id: string }; recvTransport?: { id: string } };
+        };
+      }
+    ).meetopia;
+    return JSON.stringify([app.pairId, app.media.sendTransport?.id, app.media.recvTransport?.id]);
+  });
+}
+
+async function pressed(page: Page, testId: string): Promise<string | null> {
+  return page.getByTestId(testId).getAttribute('aria-pressed');
+}
+
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            context: Document,
+          ): Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }> }>;
+        };
+      }
+    ).axe;
+    const { violations } = await axe.run(document);
+    return violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id} at ${JSON.stringify(v.nodes.map((node) => node.target))}`);
+  });
+}
+
+describe('the call screen in Chromium', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let alice: Page;
+  let bob: Page;
+
+  beforeAll(async () => {
+    server = await startServerProcess('e2e-call-screen');
+    // Two fake cameras and microphones, so that switching devices can be tried.
+    browser = await launchChromium({ extraArgs: ['--use-fake-device-for-media-stream=device-count=2'] });
+    alice = await openUser(browser, server.url);
+    bob = await openUser(browser, server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('shows the camera preview and the device pickers before Start', async () => {
+    await alice.waitForFunction(() => {
+      const video = document.querySelector<HTMLVideoElement>('[data-testid="local-video"]');
+      return video !== null && video.videoWidth > 0 && !video.paused;
+    });
+    expect(await alice.getByTestId('camera-select').locator('option').count()).toBeGreaterThanOrEqual(2);
+    expect(await alice.getByTestId('mic-select').locator('option').count()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('mute silences what the partner receives and shows peer-muted; unmute brings the sound back', async () => {
+    await pairUp(alice, bob, { frames: 10 });
+    expect(await receivedAudioEnergy(bob)).toBeGreaterThan(0);
+    const identity = await callIdentity(alice);
+
+    await alice.getByTestId('mute').click();
+    expect(await pressed(alice, 'mute')).toBe('true');
+    await bob.getByTestId('peer-muted').waitFor({ timeout: 1000 });
+    // Silence from then on (a paused producer sends nothing).
+    await bob.waitForTimeout(500);
+    expect(await receivedAudioEnergy(bob)).toBe(0);
+
+    await alice.keyboard.press('m');
+    expect(await pressed(alice, 'mute')).toBe('false');
+    await bob.getByTestId('peer-muted').waitFor({ state: 'detached', timeout: 2000 });
+    await bob.waitForTimeout(500);
+    expect(await receivedAudioEnergy(bob)).toBeGreaterThan(0);
+    expect(await callIdentity(alice)).toBe(identity);
+  });
+
+  it('camera off shows peer-camera-off within 1 s; camera on makes frames advance again, same pair, same transports', async () => {
+    const identities = [await callIdentity(alice), await callIdentity(bob)];
+    await alice.getByTestId('camera').click();
+    const offAt = Date.now();
+    await bob.getByTestId('peer-camera-off').waitFor({ timeout: 1000 });
+    expect(Date.now() - offAt).toBeLessThan(1000);
+    expect(await pressed(alice, 'camera')).toBe('true');
+
+    const frozen = (await inboundVideo(bob))?.framesDecoded ?? 0;
+    await alice.getByTestId('camera').click();
+    await bob.getByTestId('peer-camera-off').waitFor({ state: 'detached', timeout: 2000 });
+    await waitForRemoteFrames(bob, { after: frozen + 10 });
+    expect([await callIdentity(alice), await callIdentity(bob)]).toEqual(identities);
+  });
+
+  it('switching the camera mid-call keeps the pair and the video', async () => {
+    const identity = await callIdentity(alice);
+    const select = alice.getByTestId('camera-select');
+    const current = await select.inputValue();
+    const other = await select
+      .locator('option')
+      .evaluateAll(
+        (options, value) => options.map((o) => (o as HTMLOptionElement).value).find((v) => v !== value),
+        current,
+      );
+    expect(other).toBeTruthy();
+    const before = (await inboundVideo(bob))?.framesDecoded ?? 0;
+    await select.selectOption(other as string);
+    await alice.waitForFunction(
+      (deviceId) =>
+        (document.querySelector<HTMLVideoElement>('[data-testid="local-video"]')?.srcObject as MediaStream | null)
+          ?.getVideoTracks()[0]
+          ?.getSettings().deviceId === deviceId,
+      other,
+    );
+    await waitForRemoteFrames(bob, { after: before + 30 });
+    expect(await callIdentity(alice)).toBe(identity);
+    expect(await bob.getByTestId('status').getAttribute('data-status')).toBe('matched');
+  });
+
+  it("gives the stranger's video at least half of the screen, without sideways scrolling, on a desktop and a phone", async () => {
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      await bob.setViewportSize(viewport);
+      await bob.waitForTimeout(300);
+      const box = await bob.getByTestId('remote-video').boundingBox();
+      expect(box, `${viewport.width}x${viewport.height}`).not.toBeNull();
+      const share = ((box?.width ?? 0) * (box?.height ?? 0)) / (viewport.width * viewport.height);
+      expect(share, `${viewport.width}x${viewport.height}`).toBeGreaterThanOrEqual(0.5);
+      expect(await bob.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
+      // The controls stay on the screen.
+      for (const id of ['next', 'stop', 'mute', 'camera']) {
+        const control = await bob.getByTestId(id).boundingBox();
+        expect((control?.y ?? 0) + (control?.height ?? 0), id).toBeLessThanOrEqual(viewport.height);
+      }
+    }
+  });
+
+  it('axe-core finds no serious or critical violation on the main page, before and during a call', async () => {
+    expect(await seriousViolations(bob)).toEqual([]);
+    const fresh = await openUser(browser, server.url);
+    await fresh.getByTestId('start').waitFor();
+    expect(await seriousViolations(fresh)).toEqual([]);
+    await fresh.context().close();
+  });
+});
