@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { type Status, statusSchema } from '@meetopia/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations } from '../helpers/axe.js';
 import { launchChromium, openUser, pairUp, waitForRemoteFrames, waitForStatus } from '../helpers/browser.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ADMIN_TOKEN = 'e2e-admin-page-token-0123';
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 async function status(baseUrl: string): Promise<Status> {
   return statusSchema.parse(await (await fetch(`${baseUrl}/status`)).json());
@@ -37,29 +35,6 @@ async function latest(page: Page, id: string): Promise<{ at: number; values: Arr
   const [x, ...series] = data;
   const last = (x?.length ?? 0) - 1;
   return { at: (x?.[last] ?? 0) * 1000, values: series.map((values) => values[last] ?? null) };
-}
-
-/** Serious and critical accessibility violations axe-core finds on the page as it is now. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run(
-            context: Document,
-            options: object,
-          ): Promise<{
-            violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> }>;
-          }>;
-        };
-      }
-    ).axe;
-    const { violations } = await axe.run(document, { resultTypes: ['violations'] });
-    return violations
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id}: ${v.help} at ${JSON.stringify(v.nodes.map((node) => node.target))}`);
-  });
 }
 
 describe('the admin page: live charts and service levels', () => {

@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations } from '../helpers/axe.js';
 import { inboundVideo, launchChromium, openUser, pairUp, waitForRemoteFrames } from '../helpers/browser.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** Audio energy the page received from its partner over one second (0: silence). */
 async function receivedAudioEnergy(page: Page): Promise<number> {
@@ -43,25 +40,6 @@ function callIdentity(page: Page): Promise<string> {
 
 async function pressed(page: Page, testId: string): Promise<string | null> {
   return page.getByTestId(testId).getAttribute('aria-pressed');
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run(
-            context: Document,
-          ): Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }> }>;
-        };
-      }
-    ).axe;
-    const { violations } = await axe.run(document);
-    return violations
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id} at ${JSON.stringify(v.nodes.map((node) => node.target))}`);
-  });
 }
 
 describe('the call screen in Chromium', () => {
