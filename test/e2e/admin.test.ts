@@ -106,7 +106,6 @@ describe('the admin page: live charts and service levels', () => {
     // Connect times are what the browsers measured: positive, and no longer than the test saw.
     expect(figures.connect.p50Ms).toBeGreaterThan(0);
     expect(figures.connect.p95Ms).toBeLessThanOrEqual(longestCallMs);
-    expect(figures.connect.avgMs).toBeLessThan(value.experience.targets.connectAvgMs);
     // The reconnection recovered, quickly; the server saw it as a resume.
     expect(figures.reconnection).toMatchObject({ reports: 1, recoveredInTime: 1, successShare: 1 });
     expect(figures.resumes).toBe(1);
@@ -177,11 +176,22 @@ describe('the admin page: live charts and service levels', () => {
     expect(labels).toEqual(['Low', 'Middle', 'High', 'None']);
   });
 
-  it('shows the service levels against their targets, green when met', async () => {
-    const now = (await status(server.url)).experience.last5m;
-    for (const id of ['connect-p50', 'connect-avg', 'reconnection', 'fallback', 'turn']) {
+  it('shows the service levels against their targets, green exactly when met', async () => {
+    const { last5m: now, targets } = (await status(server.url)).experience;
+    // Connect times are what this machine took (a speed target is a bench's business, not a
+    // test's): the verdict must say whether they meet it. The other figures are fixed by the calls.
+    const connectVerdict = (ms: number | null) =>
+      (ms ?? Number.POSITIVE_INFINITY) < targets.connectAvgMs ? 'ok' : 'miss';
+    const expected = {
+      'connect-p50': connectVerdict(now.connect.p50Ms),
+      'connect-avg': connectVerdict(now.connect.avgMs),
+      reconnection: 'ok',
+      fallback: 'ok',
+      turn: 'ok',
+    };
+    for (const [id, verdict] of Object.entries(expected)) {
       const cell = admin.getByTestId(`sl-${id}-5m`);
-      await expect.poll(() => cell.getAttribute('data-verdict'), { timeout: 5000 }).toBe('ok');
+      await expect.poll(() => cell.getAttribute('data-verdict'), { timeout: 5000 }).toBe(verdict);
     }
     expect(await admin.getByTestId('sl-reconnection-5m').textContent()).toContain('100 %');
     expect(await admin.getByTestId('sl-connect-avg-5m').textContent()).toContain(
