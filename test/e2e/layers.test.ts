@@ -124,8 +124,10 @@ describe('the admin changes simulcast layers on a running service', () => {
     );
     for (const layers of value) expect(layers.r2?.kbps).toBeGreaterThan(0);
     expect(Date.now() - savedAt).toBeLessThan(5000);
-    // It stays there, and both are still in the same call on the same transports and producers.
-    for (const page of [alice, bob]) expect((await outboundLayers(page, 2000)).r2?.kbps).toBeLessThan(450);
+    // It stays there (the encoder overshoots a cap by up to ~15 % in a window with a key frame,
+    // seen 457 kbps once in five runs; before the change it sent over 550), and both are still in
+    // the same call on the same transports and producers.
+    for (const page of [alice, bob]) expect((await outboundLayers(page, 2000)).r2?.kbps).toBeLessThan(500);
     expect([await mediaIdentity(alice), await mediaIdentity(bob)]).toEqual(identities);
     for (const page of [alice, bob])
       expect(await page.getByTestId('status').getAttribute('data-status')).toBe('matched');
@@ -145,7 +147,14 @@ describe('the admin changes simulcast layers on a running service', () => {
     const topWidth = (await outboundLayers(alice)).r2?.frameWidth ?? 0;
     expect(middleWidth).toBeGreaterThan(0);
     expect(topWidth).toBeGreaterThan(middleWidth);
-    expect((await inboundVideo(bob))?.frameWidth).toBe(topWidth);
+    // Read a moment after the precondition: a load spike on two cores can have moved Bob down
+    // meanwhile (seen once in five runs), and the server brings him back.
+    await waitFor(
+      () => inboundVideo(bob),
+      (video) => video?.frameWidth === topWidth,
+      15_000,
+      'Bob on the top layer',
+    );
 
     await admin.getByTestId('layer-2-active').uncheck();
     await admin.getByTestId('admin-save').click();
