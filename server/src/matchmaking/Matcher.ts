@@ -248,6 +248,14 @@ export class Matcher {
   *#candidateSources(entry: Entry): Generator<Iterable<string>> {
     const { ticket } = entry;
     for (const interest of ticket.interests) yield this.#byInterest.get(interest) ?? [];
+    if (entry.stage === 'strong') {
+      // A strong match gives the user what they asked for (`meetsAsk`), so only those indexes
+      // can hold one. Users past the limit accept anyone, but they choose every round themselves.
+      if (ticket.countryPreference === 'same' && ticket.country !== null)
+        yield this.#byCountry.get(ticket.country) ?? [];
+      if (ticket.textOnly) yield this.#textOnly;
+      return;
+    }
     if (ticket.country !== null) yield this.#byCountry.get(ticket.country) ?? [];
     if (ticket.language !== null) yield this.#byLanguage.get(ticket.language) ?? [];
     if (ticket.textOnly) yield this.#textOnly;
