@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, openUser, pairUp, waitForRemoteFrames } from '../test/helpers/browser.js';
+import { launchChromium, openUser, pairUp, signInAsAdmin, waitForRemoteFrames } from '../test/helpers/browser.js';
 import { startServerProcess } from '../test/helpers/serverProcess.js';
 
 const ADMIN_TOKEN = 'screenshots-admin-token-0123456789';
@@ -33,9 +33,7 @@ try {
 
   const admin = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   await admin.goto(`${server.url}/admin`);
-  await admin.getByTestId('admin-token').fill(ADMIN_TOKEN);
-  await admin.getByTestId('admin-name').fill('screenshots');
-  await admin.getByTestId('admin-signin').click();
+  await signInAsAdmin(admin, ADMIN_TOKEN, 'screenshots');
   await admin.getByTestId('chart-users').waitFor();
   // A few history points for the charts.
   await admin.waitForTimeout(12_000);

@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Page } from 'playwright-core';
 import { freePortRun } from '../helpers/ports.js';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -295,31 +294,6 @@ export function openedConnectionHashes(lines: readonly string[]): string[] {
     if (entry.clientHash) hashes.push(entry.clientHash);
   }
   return hashes;
-}
-
-/** The local candidate of each transport's selected pair, as the browser reports it. */
-export async function selectedLocalCandidates(
-  page: Page,
-): Promise<Array<{ direction: string; candidateType: string; relayProtocol?: string }>> {
-  return page.evaluate(async () => {
-    type Media = {
-      sendTransport?: { getStats(): Promise<RTCStatsReport> };
-      recvTransport?: { getStats(): Promise<RTCStatsReport> };
-    };
-    const media = (window as unknown as { meetopia: { media: Media } }).meetopia.media;
-    const result: Array<{ direction: string; candidateType: string; relayProtocol?: string }> = [];
-    for (const [direction, transport] of [
-      ['send', media.sendTransport],
-      ['recv', media.recvTransport],
-    ] as const) {
-      const stats = [...((await transport?.getStats())?.values() ?? [])];
-      const pairId = stats.find((stat) => stat.type === 'transport')?.selectedCandidatePairId;
-      const pair = stats.find((stat) => stat.id === pairId);
-      const local = stats.find((stat) => stat.id === pair?.localCandidateId);
-      result.push({ direction, candidateType: local?.candidateType ?? 'none', relayProtocol: local?.relayProtocol });
-    }
-    return result;
-  });
 }
 
 /** Children of `pid` running `command` (by /proc, not by name across the system). */

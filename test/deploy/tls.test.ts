@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openUser, pairUp } from '../helpers/browser.js';
+import { launchChromium, openUser, pairUp, selectedLocalCandidates } from '../helpers/browser.js';
 import { NetNamespace } from '../helpers/netns.js';
 import { freePortRun } from '../helpers/ports.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
@@ -19,7 +19,6 @@ import {
   poll,
   presentedSerial,
   repoRoot,
-  selectedLocalCandidates,
   startCaddy,
   trustingChromium,
 } from './support.js';

@@ -2,7 +2,14 @@ import { type Status, statusSchema } from '@meetopia/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriousViolations } from '../helpers/axe.js';
-import { launchChromium, openUser, pairUp, waitForRemoteFrames, waitForStatus } from '../helpers/browser.js';
+import {
+  launchChromium,
+  openUser,
+  pairUp,
+  signInAsAdmin,
+  waitForRemoteFrames,
+  waitForStatus,
+} from '../helpers/browser.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -121,9 +128,7 @@ describe('the admin page: live charts and service levels', () => {
   });
 
   it('the admin charts draw data that match /status', async () => {
-    await admin.getByTestId('admin-token').fill(ADMIN_TOKEN);
-    await admin.getByTestId('admin-name').fill('e2e');
-    await admin.getByTestId('admin-signin').click();
+    await signInAsAdmin(admin, ADMIN_TOKEN, 'e2e');
     await admin.getByTestId('chart-users').waitFor();
 
     // Both the chart and /status change over time: at some moment after a fresh sample, every
@@ -229,9 +234,7 @@ describe('the admin page: moderation tab', () => {
     admin = await (await browser.newContext()).newPage();
     admin.on('pageerror', (error) => process.stderr.write(`[admin page error] ${error.message}\n`));
     await admin.goto(`${server.url}/admin`);
-    await admin.getByTestId('admin-token').fill(ADMIN_TOKEN);
-    await admin.getByTestId('admin-name').fill('e2e-moderator');
-    await admin.getByTestId('admin-signin').click();
+    await signInAsAdmin(admin, ADMIN_TOKEN, 'e2e-moderator');
     await admin.getByTestId('admin-tab-moderation').click();
   });
 

@@ -8,6 +8,7 @@ import {
   outboundLayers,
   pairUp,
   remoteVideoWatch,
+  signInAsAdmin,
   watchRemoteVideo,
 } from '../helpers/browser.js';
 import { waitForFullQuality } from '../helpers/mediaReadiness.js';
@@ -91,9 +92,7 @@ describe('the admin changes simulcast layers on a running service', () => {
   });
 
   it('lowering the top layer to 400 kbps caps every publisher within 5 s, without reconnecting anyone', async () => {
-    await admin.getByTestId('admin-token').fill(ADMIN_TOKEN);
-    await admin.getByTestId('admin-name').fill('e2e');
-    await admin.getByTestId('admin-signin').click();
+    await signInAsAdmin(admin, ADMIN_TOKEN, 'e2e');
     await admin.getByTestId('status-paired').filter({ hasText: '2' }).waitFor();
     expect(await admin.getByTestId('layer-2-kbps').inputValue()).toBe('1200');
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openUser, pairUp, status, waitForStatus } from '../helpers/browser.js';
+import { launchChromium, openUser, pairUp, signInAsAdmin, status, waitForStatus } from '../helpers/browser.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 
 const ADMIN_TOKEN = 'e2e-safety-admin-token-0123456789';
@@ -89,9 +89,7 @@ describe('safety in Chromium: rules gate, reports, automatic ban, moderation', (
 
     const admin = await (await browser.newContext()).newPage();
     await admin.goto(`${server.url}/admin`);
-    await admin.getByTestId('admin-token').fill(ADMIN_TOKEN);
-    await admin.getByTestId('admin-name').fill('e2e-moderator');
-    await admin.getByTestId('admin-signin').click();
+    await signInAsAdmin(admin, ADMIN_TOKEN, 'e2e-moderator');
     await admin.getByTestId('admin-tab-moderation').click();
     const group = admin.getByTestId('report-group');
     await group.waitFor();

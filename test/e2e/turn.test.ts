@@ -2,9 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inboundVideo, launchChromium, openUser, pairUp, waitForRemoteFrames } from '../helpers/browser.js';
+import {
+  inboundVideo,
+  launchChromium,
+  openUser,
+  pairUp,
+  selectedLocalCandidates,
+  waitForRemoteFrames,
+} from '../helpers/browser.js';
 import { Coturn } from '../helpers/coturn.js';
 import { NetNamespace } from '../helpers/netns.js';
 import { freePortRun } from '../helpers/ports.js';
@@ -12,31 +19,6 @@ import { type ServerProcess, startServerProcess } from '../helpers/serverProcess
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
 const ADMIN_TOKEN = 'e2e-turn-admin-token-0123';
-
-/** The local candidate of each transport's selected pair, as the browser reports it. */
-async function selectedLocalCandidates(
-  page: Page,
-): Promise<Array<{ direction: string; candidateType: string; relayProtocol?: string }>> {
-  return page.evaluate(async () => {
-    type Media = {
-      sendTransport?: { getStats(): Promise<RTCStatsReport> };
-      recvTransport?: { getStats(): Promise<RTCStatsReport> };
-    };
-    const media = (window as unknown as { meetopia: { media: Media } }).meetopia.media;
-    const result: Array<{ direction: string; candidateType: string; relayProtocol?: string }> = [];
-    for (const [direction, transport] of [
-      ['send', media.sendTransport],
-      ['recv', media.recvTransport],
-    ] as const) {
-      const stats = [...((await transport?.getStats())?.values() ?? [])];
-      const pairId = stats.find((stat) => stat.type === 'transport')?.selectedCandidatePairId;
-      const pair = stats.find((stat) => stat.id === pairId);
-      const local = stats.find((stat) => stat.id === pair?.localCandidateId);
-      result.push({ direction, candidateType: local?.candidateType ?? 'none', relayProtocol: local?.relayProtocol });
-    }
-    return result;
-  });
-}
 
 describe('relay-only deployment: media goes through coturn', () => {
   let ns: NetNamespace;

@@ -279,3 +279,35 @@ export async function outboundLayers(
     return layers;
   }, windowMs);
 }
+
+/** The local candidate of each transport's selected pair, as the browser reports it. */
+export async function selectedLocalCandidates(
+  page: Page,
+): Promise<Array<{ direction: string; candidateType: string; relayProtocol?: string }>> {
+  return page.evaluate(async () => {
+    type Media = {
+      sendTransport?: { getStats(): Promise<RTCStatsReport> };
+      recvTransport?: { getStats(): Promise<RTCStatsReport> };
+    };
+    const media = (window as unknown as { meetopia: { media: Media } }).meetopia.media;
+    const result: Array<{ direction: string; candidateType: string; relayProtocol?: string }> = [];
+    for (const [direction, transport] of [
+      ['send', media.sendTransport],
+      ['recv', media.recvTransport],
+    ] as const) {
+      const stats = [...((await transport?.getStats())?.values() ?? [])];
+      const pairId = stats.find((stat) => stat.type === 'transport')?.selectedCandidatePairId;
+      const pair = stats.find((stat) => stat.id === pairId);
+      const local = stats.find((stat) => stat.id === pair?.localCandidateId);
+      result.push({ direction, candidateType: local?.candidateType ?? 'none', relayProtocol: local?.relayProtocol });
+    }
+    return result;
+  });
+}
+
+/** Signs in on the admin page already open in `page`, as the named admin. */
+export async function signInAsAdmin(page: Page, token: string, name: string): Promise<void> {
+  await page.getByTestId('admin-token').fill(token);
+  await page.getByTestId('admin-name').fill(name);
+  await page.getByTestId('admin-signin').click();
+}
