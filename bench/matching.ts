@@ -110,6 +110,18 @@ function people(seed: number): Array<{ at: number; person: Person }> {
   });
 }
 
+/** The real matcher with the server's defaults, on a fake clock. */
+function matcherOn(clock: { now: number }, limitMs: number): Matcher {
+  return new Matcher({
+    now: () => clock.now,
+    limitMs,
+    ...defaultRelaxation,
+    recentPartners: 3,
+    recentWindowMs: 600_000,
+    skipCooldownMs: 10_000,
+  });
+}
+
 type RunResult = {
   waits: number[];
   matches: number;
@@ -128,14 +140,7 @@ type RunResult = {
 function simulate(kind: 'smart' | 'fifo' | 'unlimited', seed: number): RunResult {
   const clock = { now: 0 };
   const limitMs = kind === 'unlimited' ? HOUR_MS * 10 : LIMIT_MS;
-  const matcher = new Matcher({
-    now: () => clock.now,
-    limitMs,
-    ...defaultRelaxation,
-    recentPartners: 3,
-    recentWindowMs: 600_000,
-    skipCooldownMs: 10_000,
-  });
+  const matcher = matcherOn(clock, limitMs);
   const fifo: Array<{ ticket: MatchTicket }> = [];
   const rand = random(seed + 1);
   const arrivals = people(seed).sort((a, b) => a.at - b.at);
@@ -236,14 +241,7 @@ function describe(name: string, run: RunResult): Record<string, string | number>
 /** One round's CPU with 10,000 waiting: a full queue (strong searches on rare interests) plus new arrivals. */
 function roundCost(): number[] {
   const clock = { now: 1_000_000 };
-  const matcher = new Matcher({
-    now: () => clock.now,
-    limitMs: LIMIT_MS,
-    ...defaultRelaxation,
-    recentPartners: 3,
-    recentWindowMs: 600_000,
-    skipCooldownMs: 10_000,
-  });
+  const matcher = matcherOn(clock, LIMIT_MS);
   const population = people(7).map(({ person }) => person);
   const ticket = (person: Person, i: number, since: number): MatchTicket => ({
     ...person.ticket,
