@@ -31,14 +31,15 @@ export type ServerProcess = {
 };
 
 /**
- * Runs the built server (`node server/dist/main.js`, what `npm start` runs) as a child process and
+ * Runs the built server (`server/bin/meetopia`, what `npm start` runs) as a child process and
  * waits for its "listening" line. Logs go to test-results/<name>.log as well.
  */
 export async function startServerProcess(name: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const logDir = join(repoRoot, 'test-results');
   mkdirSync(logDir, { recursive: true });
   const logFile = createWriteStream(join(logDir, `${name}.log`));
-  const child = spawn(process.execPath, [join(repoRoot, 'server/dist/main.js')], {
+  // The launcher execs node: the child's pid is the server's.
+  const child = spawn(join(repoRoot, 'server/bin/meetopia'), [], {
     cwd: repoRoot,
     // A fresh data directory unless the test keeps one across restarts (admin settings persist there).
     env: { ...process.env, DATA_DIR: mkdtempSync(join(tmpdir(), `meetopia-${name}-`)), ...testServerEnv, ...env },

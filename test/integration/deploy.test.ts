@@ -82,7 +82,8 @@ describe('deploy/Dockerfile', () => {
       const sources = line.split(/\s+/).slice(1, -1);
       for (const source of sources) expect(existsSync(join(root, source)), source).toBe(true);
     }
-    expect(instructions.at(-1)).toBe('CMD ["node", "server/dist/main.js"]');
+    expect(instructions.at(-1)).toBe('CMD ["server/bin/meetopia"]');
+    expect(readFileSync(join(root, 'server/bin/meetopia'), 'utf8')).toContain('dist/main.js');
     const serverTsconfig = JSON.parse(readFileSync(join(root, 'server/tsconfig.json'), 'utf8'));
     expect(serverTsconfig.compilerOptions.outDir).toBe('dist');
     expect(existsSync(join(root, 'server/src/main.ts'))).toBe(true);

@@ -72,18 +72,22 @@ describe('ExperienceBounds.admitCall', () => {
     expect(bounds.admitCall('bob', call('p2', 9000), { current: 'p2', last: 'p1' })).toEqual({ ok: true });
   });
 
-  it('forgets pairs after the retention time, and never keeps more than maxPairs', () => {
+  it('refuses a call after the retention time, and keeps only the current and last pair of each session', () => {
     const time = { now: 0 };
-    const bounds = new ExperienceBounds({ now: () => time.now, pairRetentionMs: 60_000, maxPairs: 100 });
+    const bounds = new ExperienceBounds({ now: () => time.now, pairRetentionMs: 60_000 });
     for (let i = 0; i < 1000; i += 1) {
-      bounds.matched(`p${i}`, [`a${i}`, `b${i}`]);
+      bounds.opened(`b${i}`);
+      bounds.matched(`p${i}`, ['alice', `b${i}`]);
     }
-    expect(bounds.sizes.pairs).toBe(100);
+    // Alice's 1,000 conversations: two remembered; each partner's one.
+    expect(bounds.sizes).toEqual({ sessions: 1001, pairs: 1002 });
+    expect(bounds.admitCall('alice', call('p998', 10), { current: 'p999', last: 'p998' })).toEqual({ ok: true });
     time.now += 61_000;
-    expect(bounds.sizes.pairs).toBe(0);
-    expect(bounds.admitCall('a999', call('p999', 10), { current: 'p999', last: null })).toMatchObject({
+    expect(bounds.admitCall('alice', call('p999', 10), { current: 'p999', last: 'p998' })).toMatchObject({
       reason: 'late',
     });
+    for (let i = 0; i < 1000; i += 1) bounds.forget(`b${i}`);
+    expect(bounds.sizes).toEqual({ sessions: 1, pairs: 2 });
   });
 });
 

@@ -17,19 +17,25 @@ type ReconnectionReport = Extract<ExperienceReport, { kind: 'reconnection' }>;
 /** A reconnection the server saw: events close together (resume, then ICE restarts of both transports) are one. */
 type Credit = { kind: ReconnectionEvent; firstAt: number; lastAt: number };
 
+/** A conversation of a session, kept while the session may still report it (its current and last one). */
+type RecentPair = {
+  pairId: string;
+  matchedAt: number;
+  /** The earliest moment this session's Start or Next for this pair can have been pressed. */
+  earliestClick: number;
+  reported: boolean;
+};
+
 type SessionState = {
   openedAt: number;
   /** When this session was last matched (its next Start or Next was pressed after that). */
   lastMatchedAt: number | null;
-  /** Pairs this session already reported a call for (the newest few: only current and last count). */
-  reportedPairs: string[];
+  /** Its newest conversations, oldest first: only the current and the last one can be reported. */
+  pairs: RecentPair[];
   credits: Credit[];
   /** When reconnection reports were accepted (the last hour). */
   acceptedAt: number[];
 };
-
-/** A pair, and for each member the earliest moment its Start or Next for this pair can have been pressed. */
-type PairInfo = { createdAt: number; earliestClick: ReadonlyMap<string, number> };
 
 export type ExperienceBoundsOptions = {
   now: () => number;
@@ -43,8 +49,6 @@ export type ExperienceBoundsOptions = {
   maxReconnectionsPerHour?: number;
   /** How long after a match its call can be reported. */
   pairRetentionMs?: number;
-  /** Pairs remembered at most (the oldest are forgotten first). */
-  maxPairs?: number;
   /** Clock and network leeway on durations, ms. */
   slackMs?: number;
   /** Longest reconnection a session that replaced an expired one may report (the protocol's limit). */
@@ -52,7 +56,8 @@ export type ExperienceBoundsOptions = {
 };
 
 const HOUR_MS = 3_600_000;
-const REMEMBERED_PAIRS = 4;
+/** A session can report its current and its last conversation. */
+const REMEMBERED_PAIRS = 2;
 
 /**
  * What a client may report about its own experience, so that no client can inflate the service
@@ -60,6 +65,7 @@ const REMEMBERED_PAIRS = 4;
  * current or last one), no longer than the time since the session's previous match (or since it
  * opened); one `reconnection` report per reconnection the server saw for that session (a resume,
  * an ICE restart request, or a refused resume before it), no longer than the session has existed.
+ * What is kept is per session and bounded (a few entries each), and goes when the session ends.
  * Pure: the clock is injected.
  */
 export class ExperienceBounds {
@@ -69,12 +75,9 @@ export class ExperienceBounds {
   readonly #maxCredits: number;
   readonly #maxPerHour: number;
   readonly #pairRetentionMs: number;
-  readonly #maxPairs: number;
   readonly #slackMs: number;
   readonly #maxLostMs: number;
   readonly #sessions = new Map<string, SessionState>();
-  /** Recent pairs in creation order (Map keeps insertion order: pruning starts at the front). */
-  readonly #pairs = new Map<string, PairInfo>();
 
   constructor(options: ExperienceBoundsOptions) {
     this.#now = options.now;
@@ -83,7 +86,6 @@ export class ExperienceBounds {
     this.#maxCredits = options.maxCredits ?? 3;
     this.#maxPerHour = options.maxReconnectionsPerHour ?? 10;
     this.#pairRetentionMs = options.pairRetentionMs ?? 10 * 60_000;
-    this.#maxPairs = options.maxPairs ?? 50_000;
     this.#slackMs = options.slackMs ?? 2000;
     this.#maxLostMs = options.maxLostReconnectionMs ?? 600_000;
   }
@@ -104,15 +106,17 @@ export class ExperienceBounds {
    */
   matched(pairId: string, memberIds: readonly string[]): void {
     const now = this.#now();
-    this.#prunePairs();
-    const earliestClick = new Map<string, number>();
     for (const sessionId of memberIds) {
       const state = this.#state(sessionId);
-      earliestClick.set(sessionId, state.lastMatchedAt ?? state.openedAt);
+      state.pairs.push({
+        pairId,
+        matchedAt: now,
+        earliestClick: state.lastMatchedAt ?? state.openedAt,
+        reported: false,
+      });
+      if (state.pairs.length > REMEMBERED_PAIRS) state.pairs.shift();
       state.lastMatchedAt = now;
     }
-    this.#pairs.set(pairId, { createdAt: now, earliestClick });
-    if (this.#pairs.size > this.#maxPairs) this.#prunePairs();
   }
 
   /** The server saw this session reconnect (a resume) or repair its media (an ICE restart request). */
@@ -138,18 +142,15 @@ export class ExperienceBounds {
     if (report.pairId !== pairs.current && report.pairId !== pairs.last) {
       return refuse('unknown-pair', 'that call is not the current or last conversation of this session');
     }
-    if (state.reportedPairs.includes(report.pairId)) {
-      return refuse('duplicate', 'this call was already reported');
-    }
-    this.#prunePairs();
-    const earliestClick = this.#pairs.get(report.pairId)?.earliestClick.get(sessionId);
-    if (earliestClick === undefined) return refuse('late', 'this call is too old to report');
-    const longest = this.#now() - earliestClick + this.#slackMs;
+    const now = this.#now();
+    const pair = state.pairs.find((candidate) => candidate.pairId === report.pairId);
+    if (pair?.reported) return refuse('duplicate', 'this call was already reported');
+    if (!pair || now - pair.matchedAt > this.#pairRetentionMs) return refuse('late', 'this call is too old to report');
+    const longest = now - pair.earliestClick + this.#slackMs;
     if (report.firstFrameMs > longest) {
       return refuse('implausible', `firstFrameMs is longer than this call can have taken (${longest} ms)`);
     }
-    state.reportedPairs.push(report.pairId);
-    if (state.reportedPairs.length > REMEMBERED_PAIRS) state.reportedPairs.shift();
+    pair.reported = true;
     return { ok: true };
   }
 
@@ -183,16 +184,17 @@ export class ExperienceBounds {
     return { ok: true };
   }
 
-  /** Sessions and pairs remembered (for tests: both stay bounded). */
+  /** Sessions remembered and their conversations (for tests: both stay bounded). */
   get sizes(): { sessions: number; pairs: number } {
-    this.#prunePairs();
-    return { sessions: this.#sessions.size, pairs: this.#pairs.size };
+    let pairs = 0;
+    for (const state of this.#sessions.values()) pairs += state.pairs.length;
+    return { sessions: this.#sessions.size, pairs };
   }
 
   #state(sessionId: string): SessionState {
     let state = this.#sessions.get(sessionId);
     if (!state) {
-      state = { openedAt: this.#now(), lastMatchedAt: null, reportedPairs: [], credits: [], acceptedAt: [] };
+      state = { openedAt: this.#now(), lastMatchedAt: null, pairs: [], credits: [], acceptedAt: [] };
       this.#sessions.set(sessionId, state);
     }
     return state;
@@ -200,14 +202,6 @@ export class ExperienceBounds {
 
   #pruneCredits(state: SessionState, now: number): void {
     state.credits = state.credits.filter((credit) => now - credit.lastAt <= this.#creditTtlMs);
-  }
-
-  #prunePairs(): void {
-    const oldest = this.#now() - this.#pairRetentionMs;
-    for (const [pairId, pair] of this.#pairs) {
-      if (pair.createdAt > oldest && this.#pairs.size <= this.#maxPairs) break;
-      this.#pairs.delete(pairId);
-    }
   }
 }
 
