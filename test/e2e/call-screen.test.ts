@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriousViolations } from '../helpers/axe.js';
 import { inboundVideo, launchChromium, openUser, pairUp, waitForRemoteFrames } from '../helpers/browser.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Audio energy the page received from its partner over one second (0: silence). */
 async function receivedAudioEnergy(page: Page): Promise<number> {
@@ -50,8 +51,10 @@ describe('the call screen in Chromium', () => {
 
   beforeAll(async () => {
     server = await startServerProcess('e2e-call-screen');
-    // Two fake cameras and microphones: both pickers list them.
-    browser = await launchChromium({ extraArgs: ['--use-fake-device-for-media-stream=device-count=2'] });
+    // Three fake cameras and microphones: both pickers list them. Chromium's second fake camera
+    // is a depth camera (16-bit grey): a <video> shows it but no WebRTC encoder takes its frames,
+    // even in a plain RTCPeerConnection, so a switch mid-call goes to the third one.
+    browser = await launchChromium({ extraArgs: ['--use-fake-device-for-media-stream=device-count=3'] });
     alice = await openUser(browser, server.url);
     bob = await openUser(browser, server.url);
   });
@@ -103,6 +106,35 @@ describe('the call screen in Chromium', () => {
     await alice.getByTestId('camera').click();
     await bob.getByTestId('peer-camera-off').waitFor({ state: 'detached', timeout: 2000 });
     await waitForRemoteFrames(bob, { after: frozen + 10 });
+    expect([await callIdentity(alice), await callIdentity(bob)]).toEqual(identities);
+  });
+
+  it("switching camera mid-call: the partner's video goes on from the new camera, same pair, same transports", async () => {
+    const identities = [await callIdentity(alice), await callIdentity(bob)];
+    const sentTrack = () =>
+      alice.evaluate(async () => {
+        const app = (
+          window as unknown as {
+            meetopia: {
+              local: { stream: MediaStream | null };
+              media: { sendTransport?: { getStats(): Promise<RTCStatsReport> } };
+            };
+          }
+        ).meetopia;
+        const stats = await app.media.sendTransport?.getStats();
+        const source = [...(stats?.values() ?? [])].find(
+          (stat) => stat.type === 'media-source' && stat.kind === 'video',
+        );
+        return { sent: source?.trackIdentifier ?? null, shown: app.local.stream?.getVideoTracks()[0]?.id ?? null };
+      });
+    const before = await sentTrack();
+    const third = await alice.getByTestId('camera-select').locator('option').nth(2).getAttribute('value');
+    await alice.getByTestId('camera-select').selectOption(third ?? '');
+    // The sender carries the camera the page now shows.
+    await waitFor(sentTrack, (now) => now.sent !== before.sent && now.sent === now.shown, 5000, 'the new camera sent');
+    const switchedAt = (await inboundVideo(bob))?.framesDecoded ?? 0;
+    await waitForRemoteFrames(bob, { after: switchedAt + 30 });
+    expect(await alice.getByTestId('camera-select').inputValue()).toBe(third);
     expect([await callIdentity(alice), await callIdentity(bob)]).toEqual(identities);
   });
 

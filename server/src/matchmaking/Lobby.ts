@@ -384,7 +384,7 @@ export class Lobby {
     // The country is shown only when both asked for their own country first.
     const bothAsked = a.preferences.countryPreference === 'same' && b.preferences.countryPreference === 'same';
     const shared: Shared = {
-      interests: match.scored.sharedInterests,
+      interests: [...match.scored.sharedInterests],
       country: bothAsked ? match.scored.sameCountry : null,
     };
     for (const member of pair.members) {

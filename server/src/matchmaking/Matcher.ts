@@ -41,8 +41,12 @@ export type RoundResult = { pairs: MatchedPair[]; widened: Array<{ id: string; s
 type Entry = {
   ticket: MatchTicket;
   stage: SearchStage;
+  /** When `stage` next changes (null: at `anyone`): a round re-stages only the entries due. */
+  stageChangeAt: number | null;
   /** Joined or widened since the last round. */
   dirty: boolean;
+  /** The search that last considered this entry as a candidate (each candidate is scored once). */
+  visitedBy: number;
 };
 
 type RecentPartner = { key: string; until: number; hardUntil: number };
@@ -62,6 +66,8 @@ export class Matcher {
   readonly #recent = new Map<string, RecentPartner[]>();
   /** When expired recent partners were last swept (at most once a second). */
   #sweptAt = 0;
+  /** Numbers each partner search, for `Entry.visitedBy`. */
+  #searches = 0;
 
   constructor(options: MatcherOptions) {
     this.#options = options;
@@ -94,10 +100,13 @@ export class Matcher {
   /** Adds a waiting user, or replaces their ticket (new preferences): either way they count as changed. */
   enqueue(ticket: MatchTicket): void {
     this.remove(ticket.id);
+    const now = this.#options.now();
     this.#entries.set(ticket.id, {
       ticket,
-      stage: searchStage(ticket, this.#options.now(), this.#options),
+      stage: searchStage(ticket, now, this.#options),
+      stageChangeAt: nextStageAt(ticket, now, this.#options),
       dirty: true,
+      visitedBy: 0,
     });
     for (const interest of ticket.interests) index(this.#byInterest, interest).add(ticket.id);
     if (ticket.country !== null) index(this.#byCountry, ticket.country).add(ticket.id);
@@ -147,14 +156,17 @@ export class Matcher {
     const chosers: Entry[] = [];
     const widened: Entry[] = [];
     for (const entry of this.#entries.values()) {
-      const stage = searchStage(entry.ticket, now, this.#options);
-      if (stage !== entry.stage) {
-        entry.stage = stage;
-        entry.dirty = true;
-        widened.push(entry);
+      if (entry.stageChangeAt !== null && now >= entry.stageChangeAt) {
+        const stage = searchStage(entry.ticket, now, this.#options);
+        entry.stageChangeAt = nextStageAt(entry.ticket, now, this.#options);
+        if (stage !== entry.stage) {
+          entry.stage = stage;
+          entry.dirty = true;
+          widened.push(entry);
+        }
       }
       // Past the limit a user is reconsidered every round: someone may have become allowed.
-      if (entry.dirty || stage === 'anyone') chosers.push(entry);
+      if (entry.dirty || entry.stage === 'anyone') chosers.push(entry);
     }
     chosers.sort((x, y) => Number(y.ticket.priority) - Number(x.ticket.priority) || x.ticket.since - y.ticket.since);
     const pairs: MatchedPair[] = [];
@@ -195,8 +207,9 @@ export class Matcher {
       if (at !== null && (earliest === null || at < earliest)) earliest = at;
     };
     for (const entry of this.#entries.values()) {
-      consider(nextStageAt(entry.ticket, now, this.#options));
-      if (searchStage(entry.ticket, now, this.#options) !== 'anyone') continue;
+      // A change already due (no round since) counts as now: the next round applies it.
+      consider(entry.stageChangeAt);
+      if (entry.stage !== 'anyone') continue;
       for (const partner of this.#recent.get(entry.ticket.person) ?? []) {
         if (partner.hardUntil > now) consider(partner.hardUntil);
       }
@@ -214,9 +227,13 @@ export class Matcher {
   #bestPartner(entry: Entry, now: number, allowRecent: boolean): { entry: Entry; scored: ScoredPair } | null {
     const { ticket } = entry;
     let best: { entry: Entry; scored: ScoredPair } | null = null;
+    // Indexes overlap (same country and same language): each candidate is judged once.
+    const search = ++this.#searches;
     const consider = (id: string) => {
       const other = this.#entries.get(id);
-      if (!other || other === entry || !this.#allowed(ticket, other.ticket, now, allowRecent)) return;
+      if (!other || other === entry || other.visitedBy === search) return;
+      other.visitedBy = search;
+      if (!this.#allowed(ticket, other.ticket, now, allowRecent)) return;
       const scored = scorePair(ticket, other.ticket);
       if (!acceptable(scored, entry, other, this.#options)) return;
       if (
@@ -227,11 +244,11 @@ export class Matcher {
         best = { entry: other, scored };
       }
     };
-    for (const ids of this.#candidateSources(entry)) {
+    for (const [ids, limit] of this.#candidateSources(entry)) {
       let taken = 0;
       for (const id of ids) {
         consider(id);
-        if (++taken >= this.#limit) break;
+        if (++taken >= limit) break;
       }
     }
     if (best === null && entry.stage === 'anyone') {
@@ -244,24 +261,30 @@ export class Matcher {
     return best;
   }
 
-  /** Where candidates come from: the indexes a strong match needs, and the longest waiters once wider. */
-  *#candidateSources(entry: Entry): Generator<Iterable<string>> {
+  /**
+   * Where candidates come from, and how many to take from each: the indexes a strong match needs
+   * (the full limit), then, once wider, the broad ones (country, language, text only) and the
+   * longest waiters (a third of it each: their members score alike, and with thousands waiting
+   * they are what a round spends its time on).
+   */
+  *#candidateSources(entry: Entry): Generator<[Iterable<string>, number]> {
     const { ticket } = entry;
-    for (const interest of ticket.interests) yield this.#byInterest.get(interest) ?? [];
+    const broad = Math.ceil(this.#limit / 3);
+    for (const interest of ticket.interests) yield [this.#byInterest.get(interest) ?? [], this.#limit];
     if (entry.stage === 'strong') {
       // A strong match gives the user what they asked for (`meetsAsk`), so only those indexes
       // can hold one. Users past the limit accept anyone, but they choose every round themselves.
       if (ticket.countryPreference === 'same' && ticket.country !== null)
-        yield this.#byCountry.get(ticket.country) ?? [];
-      if (ticket.textOnly) yield this.#textOnly;
+        yield [this.#byCountry.get(ticket.country) ?? [], this.#limit];
+      if (ticket.textOnly) yield [this.#textOnly, this.#limit];
       return;
     }
-    if (ticket.country !== null) yield this.#byCountry.get(ticket.country) ?? [];
-    if (ticket.language !== null) yield this.#byLanguage.get(ticket.language) ?? [];
-    if (ticket.textOnly) yield this.#textOnly;
+    if (ticket.country !== null) yield [this.#byCountry.get(ticket.country) ?? [], broad];
+    if (ticket.language !== null) yield [this.#byLanguage.get(ticket.language) ?? [], broad];
+    if (ticket.textOnly) yield [this.#textOnly, broad];
     // Longest waiters: any of them may accept a weaker match than this user's stage asks for,
     // and a strong match of theirs that scores high enough is found here too.
-    yield this.#entries.keys();
+    yield [this.#entries.keys(), broad];
   }
 
   #allowed(a: MatchTicket, b: MatchTicket, now: number, allowRecent: boolean): boolean {

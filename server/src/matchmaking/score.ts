@@ -79,13 +79,15 @@ export const WEIGHTS = {
   sameRegion: 2,
 } as const;
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** An optimal match, as the product sheet counts it. */
 export const OPTIMAL_SCORE = 100;
 
 export type ScoredPair = {
   score: number;
   /** Interests both listed. */
-  sharedInterests: string[];
+  sharedInterests: readonly string[];
   /** Both from this country (null when not, or unknown). */
   sameCountry: string | null;
 };
@@ -94,9 +96,10 @@ export type ScoredPair = {
 export function scorePair(a: MatchTicket, b: MatchTicket): ScoredPair {
   let score = 0;
 
-  const sharedInterests: string[] = [];
-  if (a.interests.length > 0 && b.interests.length > 0) {
-    for (const interest of a.interests) if (b.interests.includes(interest)) sharedInterests.push(interest);
+  // Most candidates share nothing: no array is allocated for them.
+  let sharedInterests: readonly string[] = NONE;
+  for (const interest of a.interests) {
+    if (b.interests.includes(interest)) sharedInterests = [...sharedInterests, interest];
   }
   if (sharedInterests.length > 0) {
     score += Math.min(
