@@ -102,6 +102,16 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
     transport.on('icestatechange', (state) => {
       this.emit('iceState', { direction, state, allConnected: this.iceConnected });
     });
+    if (direction === 'recv') {
+      // A new path (an ICE restart moved the media, say from UDP to TCP): the pictures sent
+      // over the old one were lost, so ask the partner for a key frame now rather than wait
+      // for the browser's own request.
+      let pathKnown = false;
+      transport.on('iceselectedtuplechange', () => {
+        if (pathKnown) this.#requestKeyFrames();
+        pathKnown = true;
+      });
+    }
     transport.on('dtlsstatechange', (state) => {
       if (state === 'failed' || state === 'closed') this.#logger.warn({ direction, state }, 'DTLS state');
     });
@@ -115,6 +125,12 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
       iceCandidates: transport.iceCandidates,
       dtlsParameters: transport.dtlsParameters,
     });
+  }
+
+  #requestKeyFrames(): void {
+    for (const consumer of this.#consumers.values()) {
+      if (consumer.kind === 'video' && !consumer.closed) void consumer.requestKeyFrame().catch(() => {});
+    }
   }
 
   /** True when every existing transport has ICE connected (or there are none). */
