@@ -51,9 +51,10 @@ describe('the call screen in Chromium', () => {
 
   beforeAll(async () => {
     server = await startServerProcess('e2e-call-screen');
-    // Three fake cameras and microphones: both pickers list them. Chromium's second fake camera
-    // is a depth camera (16-bit grey): a <video> shows it but no WebRTC encoder takes its frames,
-    // even in a plain RTCPeerConnection, so a switch mid-call goes to the third one.
+    // Three fake cameras and microphones: both pickers list them. Frames of Chromium's second
+    // fake camera reach a <video> but never a WebRTC encoder, even in a plain RTCPeerConnection
+    // (probably a format encoders do not take, such as a depth format), so a switch mid-call
+    // goes to the third one.
     browser = await launchChromium({ extraArgs: ['--use-fake-device-for-media-stream=device-count=3'] });
     alice = await openUser(browser, server.url);
     bob = await openUser(browser, server.url);
