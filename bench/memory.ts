@@ -1,5 +1,5 @@
 /**
- * Memory of the built server (`node server/dist/main.js`, what `npm start` runs) with many
+ * Memory of the built server (`server/bin/meetopia`, what `npm start` runs) with many
  * text-mode users: idle, then `users` joined (each from its own loopback address, so per-address
  * limits see different people), matched and chatting, then a minute of everyone pressing Next
  * about once every `nextEveryMs`, then after everyone has left. RSS from /proc (the Node process
@@ -8,6 +8,7 @@
  * Usage: npm run build && npx tsx bench/memory.ts [users=1000] [churnSeconds=60] [nextEveryMs=1000]
  */
 import { readFileSync } from 'node:fs';
+import { ErrorReply } from '../test/helpers/pendingRequests.js';
 import { startServerProcess } from '../test/helpers/serverProcess.js';
 import { LoadClient, loopbackAddress } from './lib/loadClient.js';
 import { summary } from './lib/stats.js';
@@ -160,7 +161,7 @@ try {
         client.request('next', {}).then(
           () => nextReplies.push(performance.now() - sent),
           (error: Error) => {
-            const code = error.message.split(':')[0] ?? 'unknown';
+            const code = error instanceof ErrorReply ? error.code : error.message;
             refused.set(code, (refused.get(code) ?? 0) + 1);
           },
         );

@@ -1,5 +1,6 @@
 import type { ParamsOf, RequestType, ResultOf, ServerMessage } from '@meetopia/protocol';
 import WebSocket from 'ws';
+import { PendingRequests } from '../../test/helpers/pendingRequests.js';
 
 /**
  * A lean text-mode user for load benchmarks: keeps no message log (thousands of these share one
@@ -7,16 +8,12 @@ import WebSocket from 'ws';
  */
 export class LoadClient {
   pairId: string | null = null;
-  #nextId = 1;
-  readonly #pending = new Map<number, { resolve: (data: unknown) => void; reject: (error: Error) => void }>();
+  readonly #requests = new PendingRequests();
   readonly #listeners = new Map<string, Array<(message: ServerMessage) => void>>();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => this.#onFrame(data.toString()));
-    ws.on('close', () => {
-      for (const { reject } of this.#pending.values()) reject(new Error('socket closed'));
-      this.#pending.clear();
-    });
+    ws.on('close', () => this.#requests.rejectAll(new Error('socket closed')));
   }
 
   /**
@@ -38,11 +35,7 @@ export class LoadClient {
   }
 
   request<Type extends RequestType>(type: Type, params: ParamsOf<Type>): Promise<ResultOf<Type>> {
-    const id = this.#nextId++;
-    this.ws.send(JSON.stringify({ ...params, id, type }));
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve: (data) => resolve(data as ResultOf<Type>), reject });
-    });
+    return this.#requests.send(this.ws, type, params);
   }
 
   on(type: ServerMessage['type'], listener: (message: ServerMessage) => void): void {
@@ -60,11 +53,7 @@ export class LoadClient {
   #onFrame(frame: string): void {
     const message = JSON.parse(frame) as ServerMessage;
     if (message.type === 'response' || message.type === 'error') {
-      const pending = message.id === null ? undefined : this.#pending.get(message.id);
-      if (!pending || message.id === null) return;
-      this.#pending.delete(message.id);
-      if (message.type === 'response') pending.resolve(message.data);
-      else pending.reject(new Error(`${message.error.code}: ${message.error.message}`));
+      this.#requests.settle(message);
       return;
     }
     if (message.type === 'matched') this.pairId = message.pairId;

@@ -29,6 +29,15 @@ async function status(baseUrl: string): Promise<Status> {
   return statusSchema.parse(await (await fetch(`${baseUrl}/status`)).json());
 }
 
+/** Saves a top-layer bitrate on the admin page; resolves with the moment Save was clicked. */
+async function saveTopLayerKbps(admin: Page, kbps: number): Promise<number> {
+  await admin.getByTestId('layer-2-kbps').fill(String(kbps));
+  const clickedAt = Date.now();
+  await admin.getByTestId('admin-save').click();
+  await admin.getByTestId('admin-message').filter({ hasText: 'Saved' }).waitFor();
+  return clickedAt;
+}
+
 /** The ids a reconnection would change: transports and producers. */
 async function mediaIdentity(page: Page): Promise<string> {
   return page.evaluate(() => {
@@ -99,12 +108,8 @@ describe('the admin changes simulcast layers on a running service', () => {
   }, async () => {
     if (await admin.getByTestId('admin-token').isVisible()) await signInAsAdmin(admin, ADMIN_TOKEN, 'e2e');
     await admin.getByTestId('status-paired').filter({ hasText: '2' }).waitFor();
-    if ((await admin.getByTestId('layer-2-kbps').inputValue()) !== '1200') {
-      // A retry: the failed attempt's cap is still saved.
-      await admin.getByTestId('layer-2-kbps').fill('1200');
-      await admin.getByTestId('admin-save').click();
-      await admin.getByTestId('admin-message').filter({ hasText: 'Saved' }).waitFor();
-    }
+    // A retry: the failed attempt's cap is still saved.
+    if ((await admin.getByTestId('layer-2-kbps').inputValue()) !== '1200') await saveTopLayerKbps(admin, 1200);
     expect(await admin.getByTestId('layer-2-kbps').inputValue()).toBe('1200');
 
     // Before: the top layer carries well above the new cap (so the test can fail).
@@ -119,10 +124,7 @@ describe('the admin changes simulcast layers on a running service', () => {
     for (const page of [alice, bob]) expect((await outboundLayers(page, 2000)).r2?.kbps).toBeGreaterThan(550);
     const identities = [await mediaIdentity(alice), await mediaIdentity(bob)];
 
-    await admin.getByTestId('layer-2-kbps').fill('400');
-    const savedAt = Date.now();
-    await admin.getByTestId('admin-save').click();
-    await admin.getByTestId('admin-message').filter({ hasText: 'Saved' }).waitFor();
+    const savedAt = await saveTopLayerKbps(admin, 400);
     // One-second windows on both publishers at once; the one that shows both capped must end
     // within 5 s of the save. (Sampled one page after the other, the second page's window
     // started only once the first was capped, and the measurement itself took the time.)

@@ -9,16 +9,9 @@ import {
   type ServerMessage,
 } from '@meetopia/protocol';
 import WebSocket from 'ws';
+import { ErrorReply, PendingRequests } from './pendingRequests.js';
 
-/** An error reply from the server. */
-export class ErrorReply extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
-}
+export { ErrorReply };
 
 type Waiter = {
   type: string;
@@ -35,8 +28,7 @@ export class TestClient {
   /** Error replies that answered no request (bad JSON, oversized frames, rate limiting). */
   readonly orphanErrors: Array<{ id: number | null; code: string; message: string }> = [];
   hello: HelloResult | null = null;
-  #nextId = 1;
-  #pending = new Map<number, { resolve: (data: unknown) => void; reject: (error: Error) => void }>();
+  readonly #requests = new PendingRequests();
   #waiters: Waiter[] = [];
   /** Index in `messages` of the first notification not yet consumed by `next()`. */
   #cursor = 0;
@@ -85,11 +77,7 @@ export class TestClient {
   }
 
   request<Type extends RequestType>(type: Type, params: ParamsOf<Type>): Promise<ResultOf<Type>> {
-    const id = this.#nextId++;
-    this.ws.send(JSON.stringify({ ...params, id, type }));
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve: (data) => resolve(data as ResultOf<Type>), reject });
-    });
+    return this.#requests.send(this.ws, type, params);
   }
 
   /** Sends a frame as is. */
@@ -142,11 +130,9 @@ export class TestClient {
     if (!message) throw new Error(`server sent a frame outside the protocol: ${frame}`);
     this.arrivals.push(message.type);
     if (message.type === 'response' || message.type === 'error') {
-      const pending = message.id === null ? undefined : this.#pending.get(message.id);
-      if (message.id !== null) this.#pending.delete(message.id);
-      if (message.type === 'response') pending?.resolve(message.data);
-      else if (pending) pending.reject(new ErrorReply(message.error.code, message.error.message));
-      else this.orphanErrors.push({ id: message.id, ...message.error });
+      if (!this.#requests.settle(message) && message.type === 'error') {
+        this.orphanErrors.push({ id: message.id, ...message.error });
+      }
       return;
     }
     const waiter = this.#waiters.find((candidate) => candidate.type === message.type);

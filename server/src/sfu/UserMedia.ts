@@ -129,7 +129,7 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
 
   #requestKeyFrames(): void {
     for (const consumer of this.#consumers.values()) {
-      if (consumer.kind === 'video' && !consumer.closed) void consumer.requestKeyFrame().catch(() => {});
+      if (consumer.kind === 'video') void consumer.requestKeyFrame().catch(() => {});
     }
   }
 
