@@ -8,5 +8,5 @@ export function percentile(values: readonly number[], p: number): number {
 export function summary(name: string, values: readonly number[], unit = 'ms'): string {
   if (values.length === 0) return `${name}: no samples`;
   const fmt = (value: number) => `${Math.round(value)} ${unit}`;
-  return `${name}: n=${values.length} p50=${fmt(percentile(values, 50))} p95=${fmt(percentile(values, 95))} min=${fmt(Math.min(...values))} max=${fmt(Math.max(...values))}`;
+  return `${name}: n=${values.length} p50=${fmt(percentile(values, 50))} p95=${fmt(percentile(values, 95))} min=${fmt(values.reduce((a, b) => Math.min(a, b)))} max=${fmt(values.reduce((a, b) => Math.max(a, b)))}`;
 }

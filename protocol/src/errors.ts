@@ -24,6 +24,11 @@ export const ErrorCode = {
   Banned: 'banned',
   /** A chat line refused as spam (the same line again and again, or too many links). */
   Spam: 'spam',
+  /**
+   * A check the server must make cannot be made for a moment (its shared store is unreachable);
+   * `retryAfterMs` says when to try again. Nothing changed.
+   */
+  Unavailable: 'unavailable',
   /** The server is shutting down and takes no new work. */
   ShuttingDown: 'shutting-down',
   /** A bug on our side; the message changed nothing that the client can observe. */

@@ -108,6 +108,32 @@ export const experienceStatusSchema = z.object({
 });
 export type ExperienceStatus = z.infer<typeof experienceStatusSchema>;
 
+/** One Meetopia instance of a deployment sharing Redis. */
+export const instanceStatusSchema = z.object({
+  id: z.string(),
+  region: z.string().nullable(),
+  startedAt: z.number(),
+  /** Its last heartbeat (ms since the epoch). */
+  seenAt: z.number(),
+  sessions: count,
+  waiting: count,
+  /** Cores' worth of CPU its Node process used over the last heartbeat. */
+  cpu: z.number().min(0),
+});
+
+/** The deployment this instance belongs to: `local` (one process) or `redis` (shared state). */
+export const clusterStatusSchema = z.object({
+  store: z.enum(['local', 'redis']),
+  /** This instance's id (null when alone). */
+  self: z.string().nullable(),
+  /** Whether the shared store answers now; while it does not, new matches wait. */
+  connected: z.boolean(),
+  /** The instance running the matching rounds (null: alone, or none known now). */
+  leader: z.string().nullable(),
+  instances: z.array(instanceStatusSchema),
+});
+export type ClusterStatus = z.infer<typeof clusterStatusSchema>;
+
 export const statusSchema = z.object({
   status: z.enum(['ok', 'shutting-down']),
   uptimeSeconds: count,
@@ -122,6 +148,7 @@ export const statusSchema = z.object({
   consumerLayers: z.object({ spatial: z.array(count), none: count }),
   matching: matchingStatusSchema,
   experience: experienceStatusSchema,
+  cluster: clusterStatusSchema,
 });
 export type Status = z.infer<typeof statusSchema>;
 

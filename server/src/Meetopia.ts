@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ClusterStatus } from '@meetopia/protocol';
 import { SimulcastSettings } from './admin/SimulcastSettings.js';
 import type { Config } from './config/config.js';
 import { ExperienceTracker } from './experience/ExperienceTracker.js';
@@ -13,19 +14,18 @@ import { Metrics } from './http/metrics.js';
 import { buildStatus } from './http/status.js';
 import { AddressHasher, loadIdentityKey } from './identity/AddressHasher.js';
 import type { Logger } from './logger.js';
-import { InProcessMatchQueue } from './matchmaking/InProcessMatchQueue.js';
 import { Lobby } from './matchmaking/Lobby.js';
 import { MatchStats } from './matchmaking/MatchStats.js';
 import { defaultRelaxation } from './matchmaking/relaxation.js';
 import { QualityMonitor } from './quality/QualityMonitor.js';
 import { FloodLimits } from './safety/FloodLimits.js';
 import { Safety } from './safety/Safety.js';
-import { SqliteSafetyStore } from './safety/SqliteSafetyStore.js';
 import { SessionService } from './session/SessionService.js';
 import { LayerAdaptation } from './sfu/LayerAdaptation.js';
 import { ProducerPipes } from './sfu/ProducerPipes.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
+import { openStores } from './store/openStores.js';
 import { TurnCredentials } from './turn/TurnCredentials.js';
 
 /** How long after a conversation its partner can still be reported or blocked. */
@@ -51,10 +51,20 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const now = () => Date.now();
   const startedAt = now();
   const addresses = new AddressHasher(await loadIdentityKey(config.dataDir, config.identitySecret));
-  // The safety store first: a corrupt or unwritable store stops start-up before anything runs.
+  // The stores first: a corrupt or unwritable store, or a Redis that cannot be reached, stops
+  // start-up before anything runs.
+  // The lobby finds live sessions (to apply a ban) through the session service created after it.
+  const registry: { sessions?: SessionService } = {};
   let lobby: Lobby | undefined;
+  const stores = await openStores(config, logger, () => {
+    const counts = registry.sessions?.counts();
+    return {
+      sessions: counts?.total ?? 0,
+      waiting: [...(lobby?.queue.countByCountry().values() ?? [])].reduce((sum, n) => sum + n, 0),
+    };
+  });
   const safety = await Safety.open({
-    store: SqliteSafetyStore.open(join(config.dataDir, 'safety.sqlite')),
+    store: stores.safety,
     now,
     logger: logger.child({ component: 'safety' }),
     onBan: (keys, ban) => {
@@ -67,6 +77,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     pool = await WorkerPool.create(config.media, logger.child({ component: 'sfu' }));
   } catch (error) {
     await safety.close();
+    await stores.close();
     throw error;
   }
   const simulcast = await SimulcastSettings.load(join(config.dataDir, 'simulcast.json'), logger);
@@ -86,15 +97,14 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const pipes = new ProducerPipes({ portRange: config.media.pipePortRange, idleMs: config.media.pipeIdleMs });
   const matchStats = new MatchStats({ now });
   const flood = new FloodLimits({ skipsPerWindow: config.skipsPer10Seconds, skipWindowMs: 10_000 });
-  // The lobby finds live sessions (to apply a ban) through the session service created after it.
-  const registry: { sessions?: SessionService } = {};
   lobby = new Lobby({
     now,
     pipes,
     safety,
     logger: logger.child({ component: 'lobby' }),
+    ...(stores.place ? { place: stores.place } : {}),
     createQueue: (events) =>
-      new InProcessMatchQueue({
+      stores.createQueue({
         ...events,
         now,
         limitMs: config.matching.waitLimitMs,
@@ -146,7 +156,13 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const handler = new ObservingRequestHandler({ sessions, lobby, quality, safety, flood, experience, now });
 
   const staticDir = config.staticDir ?? fileURLToPath(new URL('../../client/dist', import.meta.url));
-  const statusSources = { sessions, lobby, pool, quality, matchStats, experience, startedAt };
+  const cluster = async (): Promise<ClusterStatus> => {
+    const view = await stores.cluster();
+    return view === null
+      ? { store: 'local', self: null, connected: true, leader: null, instances: [] }
+      : { store: 'redis', ...view };
+  };
+  const statusSources = { sessions, lobby, pool, quality, matchStats, experience, cluster, startedAt };
   const history = new StatusHistory({
     read: () => buildStatus(statusSources),
     now,
@@ -178,6 +194,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     adaptation.close();
     await pool.close();
     await safety.close();
+    await stores.close();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
@@ -195,6 +212,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
       server.closeAllConnections();
       await pool.close();
       await safety.close();
+      await stores.close();
     })();
     return closing;
   };

@@ -2,9 +2,13 @@ import type { Status } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { getJson } from '../helpers/serverProcess.js';
+import { localStore, redisStore, type StoreVariant, startRedis, stopRedis } from '../helpers/storeVariants.js';
 import { ErrorReply, TestClient } from '../helpers/wsClient.js';
 
-describe('matching over the real server', () => {
+beforeAll(startRedis);
+afterAll(stopRedis);
+
+describe.each([localStore, redisStore()])('matching over the real server ($name store)', (store: StoreVariant) => {
   let server: TestServer;
   const clients: TestClient[] = [];
 
@@ -26,7 +30,7 @@ describe('matching over the real server', () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer({ REMATCH_COOLDOWN_MS: '60000' });
+    server = await startTestServer({ REMATCH_COOLDOWN_MS: '60000', ...store.env() });
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.close()));

@@ -2,10 +2,14 @@ import type { Status } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { getJson } from '../helpers/serverProcess.js';
+import { localStore, redisStore, type StoreVariant, startRedis, stopRedis } from '../helpers/storeVariants.js';
 import { sleep } from '../helpers/wait.js';
 import { TestClient } from '../helpers/wsClient.js';
 
-describe('session resume', () => {
+beforeAll(startRedis);
+afterAll(stopRedis);
+
+describe.each([localStore, redisStore()])('session resume ($name store)', (store: StoreVariant) => {
   let server: TestServer;
   const clients: TestClient[] = [];
   const status = () => getJson<Status>(`${server.httpUrl}/status`);
@@ -23,6 +27,8 @@ describe('session resume', () => {
     await b.request('start', {});
     const { pairId } = await a.next('matched');
     await b.next('matched');
+    // Both were told they were waiting before they were matched: those messages are spent.
+    await Promise.all([a.next('waiting'), b.next('waiting')]);
     return [a, b, pairId];
   }
 
@@ -35,7 +41,12 @@ describe('session resume', () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer({ MAX_STANDBY_MS: '1500', STANDBY_SWEEP_MS: '100', REMATCH_COOLDOWN_MS: '0' });
+    server = await startTestServer({
+      MAX_STANDBY_MS: '1500',
+      STANDBY_SWEEP_MS: '100',
+      REMATCH_COOLDOWN_MS: '0',
+      ...store.env(),
+    });
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.close()));

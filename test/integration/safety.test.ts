@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditResponseSchema, bansResponseSchema, reportsResponseSchema } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
+import { freePortRun } from '../helpers/ports.js';
+import { localStore, redisStore, type StoreVariant, startRedis, stopRedis } from '../helpers/storeVariants.js';
 import { ErrorReply, TestClient } from '../helpers/wsClient.js';
 
 const ADMIN_TOKEN = 'safety-test-admin-token-1234';
@@ -12,13 +14,16 @@ const BAN_MS = 2000;
 /** Every user comes from their own (documentation-range) address through the trusted proxy header. */
 let nextUser = 0;
 
-describe('safety over the real server and its SQLite store', () => {
+beforeAll(startRedis);
+afterAll(stopRedis);
+
+describe.each([localStore, redisStore()])('safety over the real server and its $name store', (store: StoreVariant) => {
   let server: TestServer;
   let dataDir: string;
   const clients: TestClient[] = [];
 
   async function start(): Promise<void> {
-    server = await startTestServer({ TRUST_PROXY: 'true', ADMIN_TOKEN, DATA_DIR: dataDir });
+    server = await startTestServer({ TRUST_PROXY: 'true', ADMIN_TOKEN, DATA_DIR: dataDir, ...store.env() });
     // Short bans so that expiry can be tested.
     await admin('PUT', '/safety', { ...(await admin('GET', '/safety')), banDurationsMs: [BAN_MS, 2 * BAN_MS] });
   }
@@ -213,9 +218,7 @@ describe('safety over the real server and its SQLite store', () => {
     const b = await user();
     await pairUp(a, b);
     await b.request('report', { reason: 'other', text: 'checking the store' });
-    const bytes =
-      readFileSync(join(dataDir, 'safety.sqlite')).toString('latin1') +
-      readFileSync(join(dataDir, 'safety.sqlite-wal')).toString('latin1');
+    const bytes = await store.contents(dataDir);
     expect(bytes).toContain('checking the store');
     expect(bytes).not.toContain(address);
     expect(bytes).not.toContain(device);
@@ -250,5 +253,17 @@ describe('a safety store that cannot be used', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meetopia-corrupt-'));
     writeFileSync(join(dataDir, 'safety.sqlite'), 'this is not a database, it is garbage '.repeat(200));
     await expect(startTestServer({ DATA_DIR: dataDir })).rejects.toThrow(/safety store .*safety\.sqlite/);
+  });
+
+  it('a Redis that cannot be reached stops the server at start-up, named without its password', async () => {
+    const port = await freePortRun(1);
+    const error = await startTestServer({ REDIS_URL: `redis://:hunter2-password@127.0.0.1:${port}/0` }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(
+      new RegExp(`Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0 cannot be used`),
+    );
+    expect((error as Error).message).not.toContain('hunter2');
   });
 });

@@ -60,6 +60,23 @@ describe('loadConfig()', () => {
     expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN: must be at least 16 characters/);
   });
 
+  it('reads REDIS_URL and refuses one that is not a redis:// URL, without echoing it', () => {
+    expect(loadConfig({}).redis).toBeNull();
+    const redis = loadConfig({ REDIS_URL: 'redis://:pw@cache:6379/0', REGION: 'eu-west' }).redis;
+    expect(redis).toMatchObject({ url: 'redis://:pw@cache:6379/0', prefix: 'meetopia:', region: 'eu-west' });
+    expect(redis?.instanceId).toMatch(/^[A-Za-z0-9._-]+-[0-9a-f]{6}$/);
+    expect(loadConfig({ REDIS_URL: 'rediss://cache', INSTANCE_ID: 'node-1' }).redis?.instanceId).toBe('node-1');
+    const refuse = (url: string) => () => loadConfig({ REDIS_URL: url });
+    expect(refuse('http://:secret-pw@cache:6379')).toThrow(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(refuse('http://:secret-pw@cache:6379')).not.toThrow(/secret-pw/);
+    expect(refuse('cache:6379')).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_PREFIX: 'has space' })).toThrow(/REDIS_PREFIX/);
+  });
+
+  it('never echoes a secret in a configuration error', () => {
+    expect(() => loadConfig({ ADMIN_TOKEN: 'short-secret' })).not.toThrow(/short-secret/);
+  });
+
   it('returns frozen config', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

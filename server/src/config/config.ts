@@ -2,7 +2,8 @@
  * The only reader of `process.env`. Every setting is validated once at start-up; a bad value
  * stops the server with a message naming the variable. Defaults are documented in README.md.
  */
-import { availableParallelism, networkInterfaces } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import { z } from 'zod';
 
 const integer = (min: number, max: number) =>
@@ -97,7 +98,30 @@ const envSchema = z.object({
   STATIC_DIR: z.string().optional(),
   TRUST_PROXY: boolean.default(false),
   SHUTDOWN_GRACE_MS: integer(0, 60_000).default(1000),
+  /** Shared state for several instances (redis:// or rediss://); without it one process holds everything. */
+  REDIS_URL: z
+    .string()
+    .refine((value) => redisUrl(value) !== null, 'must be a redis:// or rediss:// URL such as redis://redis:6379/0')
+    .optional(),
+  /** Prefix of every key Meetopia writes, so that several deployments can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1 to 64 letters, digits or : _ . -')
+    .default('meetopia:'),
+  /** This instance's name in the cluster (with REDIS_URL); default: host name and a random suffix. */
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 letters, digits or . _ -')
+    .optional(),
+  /** Where this instance runs (with REDIS_URL): matching prefers partners in the same region. */
+  REGION: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,32}$/, 'must be 1 to 32 letters, digits or . _ -')
+    .optional(),
 });
+
+/** Variables whose values are never echoed in an error (they are, or may hold, secrets). */
+const SECRETS = new Set(['TURN_SECRET', 'ADMIN_TOKEN', 'METRICS_TOKEN', 'IDENTITY_SECRET', 'REDIS_URL']);
 
 export type Config = Readonly<{
   port: number;
@@ -135,6 +159,8 @@ export type Config = Readonly<{
   staticDir: string | undefined;
   trustProxy: boolean;
   shutdownGraceMs: number;
+  /** null: one process, state in memory and DATA_DIR (the default). */
+  redis: Readonly<{ url: string; prefix: string; instanceId: string; region: string | null }> | null;
 }>;
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -153,7 +179,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '');
       const value = cleaned[name];
-      return `  ${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+      const shown = value === undefined || SECRETS.has(name) ? '' : ` (got ${JSON.stringify(value)})`;
+      return `  ${name}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
@@ -218,7 +245,40 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     staticDir: e.STATIC_DIR,
     trustProxy: e.TRUST_PROXY,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    redis:
+      e.REDIS_URL === undefined
+        ? null
+        : Object.freeze({
+            url: e.REDIS_URL,
+            prefix: e.REDIS_PREFIX,
+            instanceId:
+              e.INSTANCE_ID ??
+              `${
+                hostname()
+                  .replace(/[^A-Za-z0-9._-]/g, '')
+                  .slice(0, 40) || 'meetopia'
+              }-${randomBytes(3).toString('hex')}`,
+            region: e.REGION ?? null,
+          }),
   });
+}
+
+/** The URL when it is one Redis accepts (redis:// or rediss:// with a host), else null. */
+export function redisUrl(value: string): URL | null {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A Redis URL fit for logs and error messages: the password never appears. */
+export function redactedRedisUrl(value: string): string {
+  const url = redisUrl(value);
+  if (url === null) return '(invalid URL)';
+  if (url.password !== '') url.password = '***';
+  return url.toString();
 }
 
 /**

@@ -24,6 +24,7 @@ function status(overrides: { cpuMs?: number; pid?: number; active?: number } = {
       waitMs: { p50: 300, p95: 900 },
     },
     experience: { ...new ServiceLevels({ now: () => 0 }).status(), matchesPerMinute: 4 },
+    cluster: { store: 'local', self: null, connected: true, leader: null, instances: [] },
   };
 }
 

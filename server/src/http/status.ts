@@ -1,4 +1,4 @@
-import type { ExperienceStatus, Status, WorkerStatus } from '@meetopia/protocol';
+import type { ClusterStatus, ExperienceStatus, Status, WorkerStatus } from '@meetopia/protocol';
 import type { Lobby } from '../matchmaking/Lobby.js';
 import type { MatchStats } from '../matchmaking/MatchStats.js';
 import type { QualityMonitor } from '../quality/QualityMonitor.js';
@@ -14,12 +14,15 @@ export type StatusSources = {
   matchStats: MatchStats;
   /** Rolling service levels (the `experience` block). */
   experience: { status(): ExperienceStatus };
+  /** The deployment: this process alone, or the instances sharing Redis. */
+  cluster: () => Promise<ClusterStatus>;
   startedAt: number;
 };
 
 /** The `/status` document: real counts from the live objects, never cached. */
 export async function buildStatus(sources: StatusSources): Promise<Status> {
   const counts = sources.sessions.counts();
+  const cluster = sources.cluster();
   const workers = await Promise.all(
     sources.pool.workers.map(async (worker): Promise<WorkerStatus> => {
       const usage = await worker.worker.getResourceUsage().catch(() => null);
@@ -48,6 +51,7 @@ export async function buildStatus(sources: StatusSources): Promise<Status> {
     consumerLayers: countConsumerLayers(sources.sessions.sessions),
     matching: sources.matchStats.status(sources.lobby.queue.countByCountry()),
     experience: sources.experience.status(),
+    cluster: await cluster,
   };
 }
 

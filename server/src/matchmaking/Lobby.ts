@@ -32,6 +32,8 @@ export type LobbyOptions = {
   logger: Logger;
   /** Builds the queue (in process, or a shared store); the lobby hands it its event handlers. */
   createQueue: (events: MatchQueueEvents) => MatchQueue;
+  /** Where this instance runs (with a shared store): tickets carry it, matching prefers it. */
+  place?: { instance: string; region?: string };
   /** Live sessions of these identity keys (to apply a ban to whoever is connected). */
   sessionsOf: (keys: readonly string[]) => Session[];
   /** How long after a conversation its partner can still be reported or blocked. */
@@ -92,7 +94,8 @@ export class Lobby {
     if (!session.rulesAccepted) {
       throw new ProtocolError(ErrorCode.RulesNotAccepted, 'confirm the rules (and that you are 18 or older) first');
     }
-    const ban = await this.#options.safety.activeBan(session.identity);
+    const ban = await this.#options.safety.activeBan(session.identity, session.knownBan);
+    session.knownBan = ban;
     if (ban) {
       const left = ban.until - this.#options.now();
       throw new ProtocolError(ErrorCode.Banned, `banned for ${describeDuration(left)}: ${ban.reason}`, {
@@ -223,6 +226,7 @@ export class Lobby {
   /** A ban took effect: every connected session of those keys is told and leaves matching. */
   async applyBan(keys: readonly string[], ban: BanInfo): Promise<void> {
     for (const session of this.#options.sessionsOf(keys)) {
+      session.knownBan = ban;
       session.notify({ type: 'banned', ban });
       if (session.wantsMatch) await this.#leave(session, 'peer-left');
       session.logger.info({ until: ban.until }, 'banned');
@@ -347,7 +351,7 @@ export class Lobby {
       priority,
       newcomer: session.matchCount === 0,
       blocked: session.blockedKeys,
-      location: { worker: String(session.media.worker.index) },
+      location: { worker: String(session.media.worker.index), ...this.#options.place },
     };
   }
 

@@ -48,6 +48,16 @@ export type SafetyOptions = {
   retentionSweepMs?: number;
 };
 
+/** How long a client waits before trying again when the store cannot be reached. */
+const RETRY_UNAVAILABLE_MS = 2000;
+
+function unavailable(cause: unknown, logger: Logger): ProtocolError {
+  logger.warn({ err: cause }, 'safety store unreachable; check refused');
+  return new ProtocolError(ErrorCode.Unavailable, 'safety checks are unavailable for a moment; try again shortly', {
+    retryAfterMs: RETRY_UNAVAILABLE_MS,
+  });
+}
+
 /** What a report stores about the conversation and the two people in it. */
 export type ReportInput = {
   reporter: Identity;
@@ -95,16 +105,30 @@ export class Safety {
     return this.#rules;
   }
 
-  /** The ban in force for this device or address, the longest if several. */
-  async activeBan(identity: Identity): Promise<BanInfo | null> {
-    const bans = await this.#store.activeBansFor(identity, this.#options.now());
+  /**
+   * The ban in force for this device or address, the longest if several. While the store cannot
+   * be reached, `known` (what an earlier check in this session found) stands in; without one the
+   * check fails with `unavailable`: nobody is let in unchecked.
+   */
+  async activeBan(identity: Identity, known?: BanInfo | null): Promise<BanInfo | null> {
+    let bans: BanRecord[];
+    try {
+      bans = await this.#store.activeBansFor(identity, this.#options.now());
+    } catch (error) {
+      if (known !== undefined && (known === null || known.until > this.#options.now())) return known;
+      throw unavailable(error, this.#options.logger);
+    }
     const longest = bans.reduce<BanRecord | null>((best, ban) => (best && best.until >= ban.until ? best : ban), null);
     return longest ? { until: longest.until, reason: longest.reason } : null;
   }
 
-  /** Identity keys this user must never meet. */
-  blockedKeys(identity: Identity): Promise<Set<string>> {
-    return this.#store.blockedKeys(identity);
+  /** Identity keys this user must never meet (`unavailable` while the store cannot be reached). */
+  async blockedKeys(identity: Identity): Promise<Set<string>> {
+    try {
+      return await this.#store.blockedKeys(identity);
+    } catch (error) {
+      throw unavailable(error, this.#options.logger);
+    }
   }
 
   /** Counts a conversation of these keys (a reporter who reports most of them counts for less). */

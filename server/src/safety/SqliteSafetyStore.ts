@@ -10,7 +10,7 @@ import {
   safetySettingsSchema,
 } from '@meetopia/protocol';
 import Database from 'better-sqlite3';
-import { identityKeys, type SafetyStore, type StoredReport } from '../store/SafetyStore.js';
+import { keysBlockedBy, type SafetyStore, type StoredReport } from '../store/SafetyStore.js';
 
 /** Raised at start-up when the store cannot be opened, read or written: never silent loss. */
 export class SafetyStoreError extends Error {
@@ -226,22 +226,19 @@ export class SqliteSafetyStore implements SafetyStore {
   }
 
   async blockedKeys(identity: Identity): Promise<Set<string>> {
-    const keys = new Set<string>();
     const rows = this.#statements.blocksOf.all(lookup(identity)) as Array<{
       a_device: string | null;
       a_address: string | null;
       b_device: string | null;
       b_address: string | null;
     }>;
-    for (const row of rows) {
-      const a = { device: row.a_device, address: row.a_address };
-      const b = { device: row.b_device, address: row.b_address };
-      const aIsThem = sameUser(a, identity);
-      const bIsThem = sameUser(b, identity);
-      if (aIsThem === bIsThem) continue;
-      for (const key of identityKeys(aIsThem ? b : a)) keys.add(key);
-    }
-    return keys;
+    return keysBlockedBy(
+      rows.map((row) => ({
+        a: { device: row.a_device, address: row.a_address },
+        b: { device: row.b_device, address: row.b_address },
+      })),
+      identity,
+    );
   }
 
   async addBan(ban: BanRecord): Promise<void> {
@@ -310,13 +307,6 @@ export class SqliteSafetyStore implements SafetyStore {
 function lookup(identity: Identity): { device: string; address: string } {
   // An empty string never equals a stored hash, so a null side matches no row.
   return { device: identity.device ?? '', address: identity.address ?? '' };
-}
-
-function sameUser(stored: Identity, identity: Identity): boolean {
-  return (
-    (stored.device !== null && stored.device === identity.device) ||
-    (stored.address !== null && stored.address === identity.address)
-  );
 }
 
 function toReport(row: ReportRow): StoredReport {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type BanInfo,
   type ChatMessage,
   defaultPreferences,
   type MediaMode,
@@ -77,6 +78,11 @@ export class Session implements MediaPeer {
   country: string | null = null;
   /** Identity keys this user never meets again (their blocks and reports, and those against them). */
   blockedKeys = new Set<string>();
+  /**
+   * The ban this session was last found to have (null: none; undefined: never checked): what
+   * counts while the safety store cannot be reached, for a session that was checked before.
+   */
+  knownBan: BanInfo | null | undefined = undefined;
   /** Conversations so far in this session (0: a newcomer). */
   matchCount = 0;
   /** The last conversation, for a report or block shortly after it ended. */

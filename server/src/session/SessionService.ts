@@ -231,7 +231,8 @@ export class SessionService {
 
   async #helloResult(session: Session, resumed: boolean): Promise<HelloResult> {
     const { config, turn, simulcast, safety } = this.#options;
-    const ban = await safety.activeBan(session.identity);
+    session.knownBan = await safety.activeBan(session.identity, session.knownBan);
+    const ban = session.knownBan;
     const capabilities = session.media.router.rtpCapabilities;
     return {
       sessionId: session.id,

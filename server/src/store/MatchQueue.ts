@@ -17,7 +17,7 @@ export type MatchQueueEvents = {
  * Calls resolve once the store has the change; pairs arrive through `onPaired`.
  */
 export interface MatchQueue {
-  /** Users waiting (in the whole queue). */
+  /** Users waiting here: the whole queue in one process, this instance's users with a shared store. */
   readonly size: number;
   /** Adds a waiting user or replaces their ticket (changed preferences); may pair them at once. */
   enqueue(ticket: MatchTicket): Promise<void>;

@@ -48,6 +48,32 @@ export interface SafetyStore {
   close(): Promise<void>;
 }
 
+/** A block as stored: the two sides, each by device and address hash. */
+export type StoredBlock = { a: Identity; b: Identity };
+
+/**
+ * The identity keys of everyone on the other side of these blocks from `identity` (blocks found
+ * by either of its hashes). A block whose both sides are this user (one device, two addresses)
+ * blocks nobody.
+ */
+export function keysBlockedBy(blocks: Iterable<StoredBlock>, identity: Identity): Set<string> {
+  const keys = new Set<string>();
+  for (const { a, b } of blocks) {
+    const aIsThem = sameUser(a, identity);
+    if (aIsThem === sameUser(b, identity)) continue;
+    for (const key of identityKeys(aIsThem ? b : a)) keys.add(key);
+  }
+  return keys;
+}
+
+/** Whether a stored identity shares a device or an address hash with `identity`. */
+export function sameUser(stored: Identity, identity: Identity): boolean {
+  return (
+    (stored.device !== null && stored.device === identity.device) ||
+    (stored.address !== null && stored.address === identity.address)
+  );
+}
+
 /** The identity keys matching uses for a device and address hash. */
 export function identityKeys(identity: Identity): string[] {
   const keys: string[] = [];

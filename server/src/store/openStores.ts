@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logger.js';
+import { InProcessMatchQueue, type InProcessMatchQueueOptions } from '../matchmaking/InProcessMatchQueue.js';
+import { SqliteSafetyStore } from '../safety/SqliteSafetyStore.js';
+import type { MatchQueue } from './MatchQueue.js';
+import { ClusterMembership, type InstanceInfo } from './redis/ClusterMembership.js';
+import { connectRedis, type MeetopiaRedis } from './redis/connection.js';
+import { RedisMatchQueue } from './redis/RedisMatchQueue.js';
+import { RedisSafetyStore } from './redis/RedisSafetyStore.js';
+import type { SafetyStore } from './SafetyStore.js';
+
+/** What the cluster view in /status shows. */
+export type ClusterView = {
+  self: string;
+  connected: boolean;
+  /** The instance that runs the matching rounds now (null: none known, e.g. Redis away). */
+  leader: string | null;
+  instances: InstanceInfo[];
+};
+
+/** Where the state that outlives a connection lives: this process and DATA_DIR, or Redis. */
+export type Stores = {
+  readonly kind: 'local' | 'redis';
+  readonly safety: SafetyStore;
+  /** Where this instance's users are, for matching (undefined: one process). */
+  readonly place: { instance: string; region?: string } | undefined;
+  /** The waiting queue, fed to the lobby. */
+  createQueue(options: InProcessMatchQueueOptions): MatchQueue;
+  /** Whether the shared store answers now (always true for the local one). */
+  connected(): boolean;
+  /** The instances sharing the store (null without REDIS_URL). */
+  cluster(): Promise<ClusterView | null>;
+  /** Closes what the stores opened (after their users are done with them). */
+  close(): Promise<void>;
+};
+
+/** The load an instance reports to the others. */
+export type InstanceLoad = () => { sessions: number; waiting: number };
+
+/**
+ * Opens the stores the configuration asks for. Without REDIS_URL: SQLite in DATA_DIR and the queue
+ * in this process. With it: Redis, reached once before anything else starts so that a wrong URL
+ * or a Redis that is down stops start-up with a clear message.
+ */
+export async function openStores(config: Config, logger: Logger, load: InstanceLoad): Promise<Stores> {
+  if (config.redis === null) {
+    return {
+      kind: 'local',
+      safety: SqliteSafetyStore.open(join(config.dataDir, 'safety.sqlite')),
+      place: undefined,
+      createQueue: (options) => new InProcessMatchQueue(options),
+      connected: () => true,
+      cluster: async () => null,
+      close: async () => {},
+    };
+  }
+  const { url, prefix, instanceId, region } = config.redis;
+  const redisLogger = logger.child({ component: 'redis' });
+  const redis: MeetopiaRedis = await connectRedis({ url, logger: redisLogger });
+  const membership = new ClusterMembership({
+    redis,
+    prefix,
+    id: instanceId,
+    region,
+    now: Date.now,
+    load,
+    logger: redisLogger,
+  });
+  await membership.start();
+  let queue: RedisMatchQueue | undefined;
+  return {
+    kind: 'redis',
+    safety: new RedisSafetyStore(redis, prefix),
+    place: { instance: instanceId, ...(region === null ? {} : { region }) },
+    createQueue: (options) => {
+      queue = new RedisMatchQueue({
+        ...options,
+        redis,
+        prefix,
+        cluster: membership,
+        logger: logger.child({ component: 'queue' }),
+      });
+      return queue;
+    },
+    connected: () => redis.isReady,
+    cluster: async () => {
+      const view: ClusterView = { self: instanceId, connected: redis.isReady, leader: null, instances: [] };
+      if (!redis.isReady) return view;
+      try {
+        view.instances = await membership.members();
+        view.leader = await redis.get(`${prefix}queue:leader`);
+      } catch {
+        view.connected = false;
+      }
+      return view;
+    },
+    close: async () => {
+      queue?.close();
+      await membership.close().catch(() => {});
+      if (redis.isOpen) await redis.close();
+    },
+  };
+}

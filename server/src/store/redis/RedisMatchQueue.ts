@@ -1,0 +1,505 @@
+import type { SearchStage } from '@meetopia/protocol';
+import type { Logger } from '../../logger.js';
+import { type MatchedPair, Matcher, type MatcherOptions } from '../../matchmaking/Matcher.js';
+import { searchStage } from '../../matchmaking/relaxation.js';
+import type { MatchTicket } from '../../matchmaking/score.js';
+import type { MatchQueue, MatchQueueEvents } from '../MatchQueue.js';
+import type { ClusterMembership } from './ClusterMembership.js';
+import type { MeetopiaRedis } from './connection.js';
+
+export type RedisMatchQueueOptions = MatcherOptions &
+  MatchQueueEvents & {
+    redis: MeetopiaRedis;
+    prefix: string;
+    cluster: ClusterMembership;
+    logger: Logger;
+    /** How long the matcher's lease lasts without renewal: another instance takes over after it. */
+    leaseMs?: number;
+    onRound?: (ms: number, waiting: number) => void;
+    /** Leadership changed (for logs and /status). */
+    onLeadership?: (leader: boolean) => void;
+  };
+
+const LEASE_MS = 3000;
+const READ_BLOCK_MS = 1000;
+const STREAM_MAX = 10_000;
+
+/** Renews the lease only while this instance holds it. */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/**
+ * Takes both users out of the queue only if both are still in it and the caller still leads:
+ * a deposed matcher pairs nobody, and nobody is paired twice.
+ */
+const CLAIM = `if redis.call('GET', KEYS[2]) ~= ARGV[3] then return -1 end
+local a = redis.call('HEXISTS', KEYS[1], ARGV[1])
+local b = redis.call('HEXISTS', KEYS[1], ARGV[2])
+if a == 1 and b == 1 then redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2]) return 1 end
+return 10 + 2 * a + b`;
+
+type Leading = {
+  matchers: InstanceMatchers;
+  eventsId: string;
+  timer: NodeJS.Timeout | undefined;
+  timerAt: number | null;
+  sweptAt: number;
+};
+
+type Inbound = { type: 'paired'; pair: MatchedPair } | { type: 'stage'; id: string; stage: SearchStage };
+
+/**
+ * The waiting queue of every instance in Redis. Each instance writes its users' tickets to one
+ * hash and announces every change on an event stream; one instance at a time (the holder of a
+ * lease it renews every second) keeps the pure `Matcher` in step with that stream, runs the
+ * rounds, claims each pair atomically and sends it to the instance of its users through that
+ * instance's inbox stream. Another instance takes the lease over within `leaseMs` of the leader's
+ * loss, rebuilding the matcher from the hash and the recent partings.
+ *
+ * Streams (not pub/sub): a read resumes from the last id it saw, so nothing is lost across a
+ * reconnect. While Redis is away, changes to this instance's users are kept and written once it
+ * is back; users wait meanwhile.
+ *
+ * Until media can flow between instances, pairs form only among users of one instance: the leader
+ * keeps one matcher per instance (one global matcher would spend its bounded candidate lists on
+ * users it may not pair).
+ */
+export class RedisMatchQueue implements MatchQueue {
+  readonly #options: RedisMatchQueueOptions;
+  readonly #redis: MeetopiaRedis;
+  readonly #reader: MeetopiaRedis;
+  readonly #id: string;
+  readonly #leaseMs: number;
+  /** This instance's waiting users. */
+  readonly #local = new Map<string, MatchTicket>();
+  /** Writes that failed (Redis away), replayed in order once it is back. */
+  readonly #unsent: Array<() => Promise<void>> = [];
+  #flushing = false;
+  #inboxId = '$';
+  /** The leader's matcher and its read position in the event stream (null: not leading). */
+  #leading: Leading | null = null;
+  #closed = false;
+  readonly #leaseTimer: NodeJS.Timeout;
+  readonly #flushTimer: NodeJS.Timeout;
+  readonly #reading: Promise<void>;
+
+  constructor(options: RedisMatchQueueOptions) {
+    this.#options = options;
+    this.#redis = options.redis;
+    this.#reader = options.redis.duplicate();
+    this.#reader.on('error', () => {}); // the main connection logs outages
+    this.#id = options.cluster.id;
+    this.#leaseMs = options.leaseMs ?? LEASE_MS;
+    this.#leaseTimer = setInterval(() => void this.#holdLease(), Math.round(this.#leaseMs / 3));
+    this.#leaseTimer.unref();
+    this.#flushTimer = setInterval(() => void this.#flush().catch(() => {}), 1000);
+    this.#flushTimer.unref();
+    // The first lease attempt before the first read: a leader from the start reads the events at once.
+    this.#reading = this.#holdLease().then(() => this.#read());
+  }
+
+  /** This instance's waiting users (each instance reports its own; the cluster view adds them up). */
+  get size(): number {
+    return this.#local.size;
+  }
+
+  /** Whether this instance runs the rounds now. */
+  get leading(): boolean {
+    return this.#leading !== null;
+  }
+
+  has(id: string): boolean {
+    return this.#local.has(id);
+  }
+
+  stage(id: string): SearchStage | undefined {
+    const ticket = this.#local.get(id);
+    return ticket ? searchStage(ticket, this.#options.now(), this.#options) : undefined;
+  }
+
+  /** This instance's waiting users by country. */
+  countByCountry(): Map<string | null, number> {
+    const counts = new Map<string | null, number>();
+    for (const ticket of this.#local.values()) counts.set(ticket.country, (counts.get(ticket.country) ?? 0) + 1);
+    return counts;
+  }
+
+  async enqueue(ticket: MatchTicket): Promise<void> {
+    this.#local.set(ticket.id, ticket);
+    const json = JSON.stringify(toWire(ticket));
+    await this.#send(async () => {
+      // Only while still waiting: a replay after an outage must not bring back someone who left.
+      if (this.#local.get(ticket.id) !== ticket) return;
+      await this.#redis
+        .multi()
+        .hSet(this.#key('tickets'), ticket.id, json)
+        .xAdd(this.#key('events'), '*', { op: 'enqueue', id: ticket.id, ticket: json }, trim())
+        .exec();
+    });
+  }
+
+  async dequeue(id: string): Promise<void> {
+    if (!this.#local.delete(id)) return;
+    await this.#send(async () => {
+      await this.#redis
+        .multi()
+        .hDel(this.#key('tickets'), id)
+        .xAdd(this.#key('events'), '*', { op: 'dequeue', instance: this.#id, id }, trim())
+        .exec();
+    });
+  }
+
+  async parted(a: string, b: string, options: { skipped: boolean }): Promise<void> {
+    const fields = { op: 'parted', instance: this.#id, a, b, skipped: options.skipped ? '1' : '0' };
+    await this.#send(async () => {
+      await this.#redis
+        .multi()
+        .xAdd(this.#key('events'), '*', fields, trim())
+        // Kept for the window of "recent partners": a new matcher replays them.
+        .xAdd(this.#key('parted'), '*', fields, {
+          TRIM: {
+            strategy: 'MINID',
+            strategyModifier: '~',
+            threshold: this.#options.now() - this.#options.recentWindowMs,
+          },
+        })
+        .exec();
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#leaseTimer);
+    clearInterval(this.#flushTimer);
+    this.#stopLeading();
+    // Let the next instance take over at once rather than after the lease.
+    if (this.#redis.isReady)
+      void this.#redis
+        .eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, {
+          keys: [this.#key('leader')],
+          arguments: [this.#id],
+        })
+        .catch(() => {});
+    void this.#reading.finally(() => {
+      if (this.#reader.isOpen) this.#reader.destroy();
+    });
+  }
+
+  /** Runs a write now; if Redis is away, keeps it (in order) for when it is back. */
+  async #send(write: () => Promise<void>): Promise<void> {
+    if (this.#unsent.length === 0) {
+      try {
+        await write();
+        return;
+      } catch (error) {
+        this.#options.logger.warn({ err: error }, 'queue change kept until Redis is back');
+      }
+    }
+    this.#unsent.push(write);
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#unsent.length > 0 && this.#redis.isReady) {
+        await this.#unsent[0]?.();
+        this.#unsent.shift();
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Takes or renews the matcher's lease; starts or stops leading accordingly. */
+  async #holdLease(): Promise<void> {
+    if (this.#closed) return;
+    const key = this.#key('leader');
+    try {
+      const renewed = await this.#redis.eval(RENEW, { keys: [key], arguments: [this.#id, String(this.#leaseMs)] });
+      const leads =
+        renewed === 1 ||
+        (await this.#redis.set(key, this.#id, {
+          condition: 'NX',
+          expiration: { type: 'PX', value: this.#leaseMs },
+        })) === 'OK';
+      if (leads && !this.#leading) await this.#startLeading();
+      else if (leads && this.#leading) await this.#sweepGone(this.#leading);
+      if (!leads && this.#leading) this.#stopLeading();
+    } catch (error) {
+      // Cannot reach Redis: someone else will lead once the lease ends; stop before it does.
+      if (this.#leading) {
+        this.#options.logger.warn({ err: error }, 'matcher lease not renewed; stopping matching here');
+        this.#stopLeading();
+      }
+    }
+  }
+
+  /** Builds the matcher from the queue as it is now, then follows the event stream from there. */
+  async #startLeading(): Promise<void> {
+    const last = await this.#redis.xRevRange(this.#key('events'), '+', '-', { COUNT: 1 });
+    const tickets = await this.#redis.hGetAll(this.#key('tickets'));
+    const parted = await this.#redis.xRange(
+      this.#key('parted'),
+      String(this.#options.now() - this.#options.recentWindowMs),
+      '+',
+    );
+    const matchers = new InstanceMatchers(this.#options);
+    for (const entry of parted ?? []) {
+      const { instance, a, b, skipped } = entry.message;
+      if (instance && a && b) matchers.parted(instance, a, b, { skipped: skipped === '1' });
+    }
+    const alive = await this.#options.cluster.alive(
+      Object.values(tickets).map((json) => fromWire(json).location.instance ?? ''),
+    );
+    const gone: string[] = [];
+    for (const [id, json] of Object.entries(tickets)) {
+      const ticket = fromWire(json);
+      if (alive.has(ticket.location.instance ?? '')) matchers.enqueue(ticket);
+      else gone.push(id);
+    }
+    // Tickets of instances that died with users waiting: nobody will answer for them.
+    if (gone.length > 0) await this.#redis.hDel(this.#key('tickets'), gone);
+    this.#leading = {
+      matchers,
+      eventsId: last?.[0]?.id ?? '0',
+      timer: undefined,
+      timerAt: null,
+      sweptAt: this.#options.now(),
+    };
+    this.#options.logger.info({ waiting: matchers.size, dropped: gone.length }, 'matching the shared queue here');
+    this.#options.onLeadership?.(true);
+    await this.#round();
+  }
+
+  /** Every few seconds the leader drops the waiting users of instances that died. */
+  async #sweepGone(leading: Leading): Promise<void> {
+    const now = this.#options.now();
+    if (now - leading.sweptAt < this.#options.cluster.timeoutMs) return;
+    leading.sweptAt = now;
+    const instances = leading.matchers.instances();
+    const alive = await this.#options.cluster.alive(instances);
+    const gone = instances.filter((instance) => !alive.has(instance));
+    if (gone.length === 0 || leading !== this.#leading) return;
+    const ids = gone.flatMap((instance) => leading.matchers.drop(instance));
+    if (ids.length > 0) await this.#redis.hDel(this.#key('tickets'), ids);
+  }
+
+  #stopLeading(): void {
+    if (!this.#leading) return;
+    clearTimeout(this.#leading.timer);
+    this.#leading = null;
+    this.#options.onLeadership?.(false);
+  }
+
+  /** One loop reads this instance's inbox, and the event stream while leading. */
+  async #read(): Promise<void> {
+    while (!this.#closed) {
+      try {
+        if (!this.#reader.isOpen) await this.#reader.connect();
+        if (this.#inboxId === '$') {
+          const last = await this.#reader.xRevRange(this.#inbox(this.#id), '+', '-', { COUNT: 1 });
+          this.#inboxId = last?.[0]?.id ?? '0';
+        }
+        const leading = this.#leading;
+        const streams = [{ key: this.#inbox(this.#id), id: this.#inboxId }];
+        if (leading) streams.push({ key: this.#key('events'), id: leading.eventsId });
+        const replies = await this.#reader.xRead(streams, { BLOCK: READ_BLOCK_MS, COUNT: 1000 });
+        if (!replies || this.#closed) continue;
+        let changed = false;
+        for (const { name, messages } of replies as Array<{
+          name: string;
+          messages: Array<{ id: string; message: Record<string, string> }>;
+        }>) {
+          if (name === this.#inbox(this.#id)) {
+            for (const { id, message } of messages) {
+              this.#inboxId = id;
+              this.#deliver(JSON.parse(message.body ?? 'null') as Inbound | null);
+            }
+          } else if (leading && leading === this.#leading) {
+            for (const { id, message } of messages) {
+              leading.eventsId = id;
+              applyEvent(leading.matchers, message);
+              changed = true;
+            }
+          }
+        }
+        if (changed) await this.#round();
+      } catch (error) {
+        if (this.#closed) return;
+        this.#options.logger.debug({ err: error }, 'queue read failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  #deliver(message: Inbound | null): void {
+    if (message === null) return;
+    if (message.type === 'stage') {
+      if (!this.#local.has(message.id)) return;
+      this.#options.onStage(message.id, message.stage);
+      return;
+    }
+    const pair: MatchedPair = { ...message.pair, a: fromWire(message.pair.a), b: fromWire(message.pair.b) };
+    for (const ticket of [pair.a, pair.b]) this.#local.delete(ticket.id);
+    this.#options.onPaired(pair);
+  }
+
+  /** The leader's round: pairs are claimed in Redis, then sent to their users' instances. */
+  async #round(): Promise<void> {
+    const leading = this.#leading;
+    if (!leading || this.#closed) return;
+    const started = performance.now();
+    const { pairs, widened } = leading.matchers.round();
+    this.#options.onRound?.(performance.now() - started, leading.matchers.size);
+    // All claims of a round in one pipeline, then all the messages in one transaction: two round
+    // trips per round, whatever the number of pairs.
+    const claims = await Promise.all(
+      pairs.map((pair) =>
+        this.#redis.eval(CLAIM, {
+          keys: [this.#key('tickets'), this.#key('leader')],
+          arguments: [pair.a.id, pair.b.id, this.#id],
+        }),
+      ),
+    );
+    if (claims.includes(-1)) {
+      this.#stopLeading();
+      return;
+    }
+    const messages = this.#redis.multi();
+    let count = 0;
+    const send = (instance: string | undefined, body: string) => {
+      if (instance === undefined) return;
+      messages.xAdd(this.#inbox(instance), '*', { body }, trim());
+      count += 1;
+    };
+    for (const [i, pair] of pairs.entries()) {
+      const claimed = Number(claims[i]);
+      if (claimed !== 1) {
+        // One of them left meanwhile: whoever is still in the queue waits on, in the matcher too.
+        if (claimed === 12 || claimed === 13) leading.matchers.enqueue(pair.a);
+        if (claimed === 11 || claimed === 13) leading.matchers.enqueue(pair.b);
+        continue;
+      }
+      const body = JSON.stringify({ type: 'paired', pair: { ...pair, a: toWire(pair.a), b: toWire(pair.b) } });
+      for (const instance of new Set([pair.a.location.instance, pair.b.location.instance])) send(instance, body);
+    }
+    for (const { instance, id, stage } of widened) send(instance, JSON.stringify({ type: 'stage', id, stage }));
+    if (count > 0) await messages.exec();
+    this.#schedule(leading);
+  }
+
+  #schedule(leading: Leading): void {
+    const at = leading.matchers.nextEventAt();
+    if (at === leading.timerAt) return;
+    clearTimeout(leading.timer);
+    leading.timerAt = at;
+    if (at === null) return;
+    leading.timer = setTimeout(
+      () => {
+        leading.timerAt = null;
+        this.#round().catch((error: unknown) => this.#options.logger.warn({ err: error }, 'matching round failed'));
+      },
+      Math.max(0, at - this.#options.now()) + 1,
+    );
+    leading.timer.unref();
+  }
+
+  #key(name: string): string {
+    return `${this.#options.prefix}queue:${name}`;
+  }
+
+  #inbox(instance: string): string {
+    return this.#key(`inbox:${instance}`);
+  }
+}
+
+function trim() {
+  return { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: STREAM_MAX } };
+}
+
+/** The leader's matchers, one per instance (pairs form within an instance until media is piped between them). */
+class InstanceMatchers {
+  readonly #options: MatcherOptions;
+  readonly #byInstance = new Map<string, Matcher>();
+
+  constructor(options: MatcherOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    let size = 0;
+    for (const matcher of this.#byInstance.values()) size += matcher.size;
+    return size;
+  }
+
+  instances(): string[] {
+    return [...this.#byInstance.keys()];
+  }
+
+  enqueue(ticket: MatchTicket): void {
+    this.#of(ticket.location.instance ?? '').enqueue(ticket);
+  }
+
+  remove(instance: string, id: string): void {
+    this.#byInstance.get(instance)?.remove(id);
+  }
+
+  parted(instance: string, a: string, b: string, options: { skipped: boolean }): void {
+    this.#of(instance).parted(a, b, options);
+  }
+
+  round(): { pairs: MatchedPair[]; widened: Array<{ instance: string; id: string; stage: SearchStage }> } {
+    const pairs: MatchedPair[] = [];
+    const widened: Array<{ instance: string; id: string; stage: SearchStage }> = [];
+    for (const [instance, matcher] of this.#byInstance) {
+      const result = matcher.round();
+      pairs.push(...result.pairs);
+      for (const change of result.widened) widened.push({ instance, ...change });
+    }
+    return { pairs, widened };
+  }
+
+  nextEventAt(): number | null {
+    let earliest: number | null = null;
+    for (const matcher of this.#byInstance.values()) {
+      const at = matcher.nextEventAt();
+      if (at !== null && (earliest === null || at < earliest)) earliest = at;
+    }
+    return earliest;
+  }
+
+  /** Forgets an instance (it died); returns the ids of its users who were waiting. */
+  drop(instance: string): string[] {
+    const matcher = this.#byInstance.get(instance);
+    this.#byInstance.delete(instance);
+    return matcher ? [...matcher.tickets()].map((ticket) => ticket.id) : [];
+  }
+
+  #of(instance: string): Matcher {
+    let matcher = this.#byInstance.get(instance);
+    if (!matcher) {
+      matcher = new Matcher(this.#options);
+      this.#byInstance.set(instance, matcher);
+    }
+    return matcher;
+  }
+}
+
+function applyEvent(matchers: InstanceMatchers, event: Record<string, string>): void {
+  const instance = event.instance ?? '';
+  if (event.op === 'enqueue' && event.ticket) matchers.enqueue(fromWire(event.ticket));
+  else if (event.op === 'dequeue' && event.id) matchers.remove(instance, event.id);
+  else if (event.op === 'parted' && event.a && event.b)
+    matchers.parted(instance, event.a, event.b, { skipped: event.skipped === '1' });
+}
+
+type WireTicket = Omit<MatchTicket, 'blocked'> & { blocked: string[] };
+
+function toWire(ticket: MatchTicket): WireTicket {
+  return { ...ticket, blocked: [...ticket.blocked] };
+}
+
+function fromWire(value: string | WireTicket | MatchTicket): MatchTicket {
+  const wire = (typeof value === 'string' ? JSON.parse(value) : value) as WireTicket;
+  return { ...wire, blocked: new Set(wire.blocked) };
+}

@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stopChild } from './childProcess.js';
+import { freePortRun } from './ports.js';
+
+/**
+ * The real Redis (Debian's `redis-server`) on a loopback port of its own, nothing persisted:
+ * each test file starts one and stops it by PID. `stop` and `start` again on the same port
+ * stand for an outage.
+ */
+export class RedisServer {
+  readonly port: number;
+  readonly #dir: string;
+  #child: ChildProcess | null = null;
+  #output = '';
+
+  private constructor(port: number, dir: string) {
+    this.port = port;
+    this.#dir = dir;
+  }
+
+  static async start(): Promise<RedisServer> {
+    const server = new RedisServer(await freePortRun(1), mkdtempSync(join(tmpdir(), 'meetopia-redis-')));
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.#child !== null;
+  }
+
+  async start(): Promise<void> {
+    if (this.#child) return;
+    this.#output = '';
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.#child = child;
+    child.stdout?.on('data', (chunk: Buffer) => (this.#output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.#output += chunk.toString()));
+    const kill = () => child.kill('SIGKILL');
+    process.once('exit', kill);
+    child.once('exit', () => process.off('exit', kill));
+    const deadline = Date.now() + 10_000;
+    while (!(await accepts(this.port))) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}:\n${this.#output}`);
+      if (Date.now() > deadline) throw new Error(`redis-server did not start within 10 s:\n${this.#output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Stops it (by PID) and waits for the exit. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    await stopChild(child);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
