@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterStatus } from '@meetopia/protocol';
 import { SimulcastSettings } from './admin/SimulcastSettings.js';
@@ -80,7 +79,12 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     await stores.close();
     throw error;
   }
-  const simulcast = await SimulcastSettings.load(join(config.dataDir, 'simulcast.json'), logger);
+  const simulcast = await SimulcastSettings.load(stores.simulcast, logger);
+  // Live settings another instance changed: re-read from the shared store and apply here.
+  stores.settingsChannel.onChange((name) => {
+    const reload = name === 'simulcast' ? simulcast.reload() : safety.reloadSettings();
+    reload.catch((error: unknown) => logger.warn({ err: error, setting: name }, 'reloading a shared setting failed'));
+  });
   const turn = new TurnCredentials(config.turn, now);
   const quality = new QualityMonitor();
   const metrics = new Metrics();
@@ -171,6 +175,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const app = createHttpApp({
     ...statusSources,
     history,
+    settingsChannel: stores.settingsChannel,
     staticDir,
     trustProxy: config.trustProxy,
     adminToken: config.adminToken,

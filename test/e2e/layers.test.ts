@@ -100,9 +100,12 @@ describe('the admin changes simulcast layers on a running service', () => {
     expect(await admin.getByTestId('admin-save').count()).toBe(0);
   });
 
-  // Retried once, openly (issue 14): in 2 of 15 runs on two cores a publisher's top layer measured
-  // 459 kbps in a one-second window holding a key frame, or the capped window ended 87 ms past
-  // the 5 s. A retry starts again from the default table; two failures in a row still fail.
+  // Retried once, openly (issue 14). Failures seen: a publisher's top layer fell to 82 kbps in
+  // the two seconds after full quality was reached (Chrome's bandwidth estimate dipped); the top
+  // layer measured 459 and 450.3 kbps in one-second windows holding a key frame after the cap.
+  // So the "before" must hold for a whole two-second window (waited for, bounded), and the cap is
+  // read where the encoder applies it (its target bitrate) before the bytes are measured over
+  // two seconds. A retry starts again from the default table; two failures in a row still fail.
   it('lowering the top layer to 400 kbps caps every publisher within 5 s, without reconnecting anyone', {
     retry: 1,
   }, async () => {
@@ -112,7 +115,7 @@ describe('the admin changes simulcast layers on a running service', () => {
     if ((await admin.getByTestId('layer-2-kbps').inputValue()) !== '1200') await saveTopLayerKbps(admin, 1200);
     expect(await admin.getByTestId('layer-2-kbps').inputValue()).toBe('1200');
 
-    // Before: the top layer carries well above the new cap (so the test can fail).
+    // Before: the top layer carries well above the new cap (so the test can fail), steadily.
     const ready = await waitForFullQuality({
       pages: [alice, bob],
       baseUrl: server.url,
@@ -121,24 +124,26 @@ describe('the admin changes simulcast layers on a running service', () => {
       timeoutMs: FULL_QUALITY_TIMEOUT_MS,
     });
     process.stdout.write(`full quality ${ready.afterMs} ms after the test started waiting\n`);
-    for (const page of [alice, bob]) expect((await outboundLayers(page, 2000)).r2?.kbps).toBeGreaterThan(550);
+    await waitFor(
+      () => Promise.all([outboundLayers(alice, 2000), outboundLayers(bob, 2000)]),
+      (both) => both.every((layers) => (layers.r2?.kbps ?? 0) > 550),
+      20_000,
+      'both publishers sending the top layer above 550 kbps over two seconds',
+    );
     const identities = [await mediaIdentity(alice), await mediaIdentity(bob)];
 
     const savedAt = await saveTopLayerKbps(admin, 400);
-    // One-second windows on both publishers at once; the one that shows both capped must end
-    // within 5 s of the save. (Sampled one page after the other, the second page's window
-    // started only once the first was capped, and the measurement itself took the time.)
     const { value } = await waitFor(
-      () => Promise.all([outboundLayers(alice), outboundLayers(bob)]),
-      (both) => both.every((layers) => (layers.r2?.kbps ?? Number.POSITIVE_INFINITY) < 450),
-      5000 - (Date.now() - savedAt) - 1000,
-      'the top layer under 450 kbps on both publishers',
+      () => Promise.all([outboundLayers(alice, 200), outboundLayers(bob, 200)]),
+      (both) => both.every((layers) => (layers.r2?.targetKbps ?? Number.POSITIVE_INFINITY) <= 400),
+      5000 - (Date.now() - savedAt) - 200,
+      "both publishers' top-layer encoders aiming at 400 kbps or less",
     );
-    for (const layers of value) expect(layers.r2?.kbps).toBeGreaterThan(0);
     expect(Date.now() - savedAt).toBeLessThan(5000);
-    // It stays there (the encoder overshoots a cap by up to ~15 % in a window with a key frame,
-    // seen 457 kbps once in five runs; before the change it sent over 550), and both are still in
-    // the same call on the same transports and producers.
+    for (const layers of value) expect(layers.r2?.targetKbps).toBeGreaterThan(0);
+    // The bytes follow and stay there (VP8 runs up to ~17 % over its target: 465–469 kbps over the
+    // two seconds after a 400 kbps target; before the change it sent over 550), and both are still
+    // in the same call on the same transports and producers.
     for (const page of [alice, bob]) expect((await outboundLayers(page, 2000)).r2?.kbps).toBeLessThan(500);
     expect([await mediaIdentity(alice), await mediaIdentity(bob)]).toEqual(identities);
     for (const page of [alice, bob])

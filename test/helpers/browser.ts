@@ -254,7 +254,7 @@ export async function remoteVideoWatch(page: Page): Promise<RemoteVideoWatch> {
 export async function outboundLayers(
   page: Page,
   windowMs = 1000,
-): Promise<Record<string, { kbps: number; frameWidth: number; active: boolean }>> {
+): Promise<Record<string, { kbps: number; targetKbps: number | null; frameWidth: number; active: boolean }>> {
   return page.evaluate(async (windowMs) => {
     const app = window as unknown as {
       meetopia: { media: { sendTransport?: { getStats(): Promise<RTCStatsReport> } } };
@@ -264,7 +264,7 @@ export async function outboundLayers(
     const first = await transport.getStats();
     await new Promise((resolve) => setTimeout(resolve, windowMs));
     const second = await transport.getStats();
-    const layers: Record<string, { kbps: number; frameWidth: number; active: boolean }> = {};
+    const layers: Record<string, { kbps: number; targetKbps: number | null; frameWidth: number; active: boolean }> = {};
     for (const stat of second.values()) {
       if (stat.type !== 'outbound-rtp' || stat.kind !== 'video' || !stat.rid) continue;
       const before = [...first.values()].find((other) => other.id === stat.id);
@@ -272,6 +272,8 @@ export async function outboundLayers(
       const ms = stat.timestamp - (before?.timestamp ?? stat.timestamp);
       layers[stat.rid] = {
         kbps: ms > 0 ? bits / ms : 0,
+        // What the encoder aims at now (a cap shows here at once; bytes lag behind key frames).
+        targetKbps: typeof stat.targetBitrate === 'number' ? stat.targetBitrate / 1000 : null,
         frameWidth: stat.frameWidth ?? 0,
         active: stat.active ?? true,
       };

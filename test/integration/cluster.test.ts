@@ -1,4 +1,10 @@
-import { bansResponseSchema, type Status, statusSchema } from '@meetopia/protocol';
+import {
+  bansResponseSchema,
+  type Status,
+  safetySettingsSchema,
+  simulcastConfigSchema,
+  statusSchema,
+} from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { RedisServer } from '../helpers/redisServer.js';
@@ -103,6 +109,26 @@ describe('instances sharing Redis', () => {
     expect(back.hello?.ban?.reason).toBe('spam links');
     const { bans } = bansResponseSchema.parse(await adminRequest(second.httpUrl, 'GET', '/bans'));
     expect(bans.some((ban) => ban.reason === 'spam links')).toBe(true);
+  });
+
+  it("an admin's change of the simulcast table or the safety settings reaches every instance's users", async () => {
+    const watcher = await user(second.httpUrl, '192.0.2.17');
+    const table = simulcastConfigSchema.parse(await adminRequest(first.url, 'GET', '/simulcast'));
+    const [low, mid, high] = table.layers;
+    const changed = { ...table, layers: [low, mid, { ...high, maxBitrate: 900_000 }] };
+    await adminRequest(first.url, 'PUT', '/simulcast', changed);
+    const pushed = await watcher.next('simulcast', 3000);
+    expect(pushed.simulcast.layers[2].maxBitrate).toBe(900_000);
+    expect(await adminRequest(second.httpUrl, 'GET', '/simulcast')).toEqual(changed);
+
+    const safety = safetySettingsSchema.parse(await adminRequest(second.httpUrl, 'GET', '/safety'));
+    await adminRequest(first.url, 'PUT', '/safety', { ...safety, reportThreshold: safety.reportThreshold + 2 });
+    await waitFor(
+      async () => safetySettingsSchema.parse(await adminRequest(second.httpUrl, 'GET', '/safety')),
+      (seen) => seen.reportThreshold === safety.reportThreshold + 2,
+      3000,
+      'the new report threshold on the second instance',
+    );
   });
 
   it('when the leader dies (kill -9) another instance takes the matching over within the lease', async () => {

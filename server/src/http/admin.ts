@@ -13,6 +13,7 @@ import type { AddressHasher } from '../identity/AddressHasher.js';
 import type { Logger } from '../logger.js';
 import type { Safety } from '../safety/Safety.js';
 import type { SessionService } from '../session/SessionService.js';
+import type { SettingsChannel } from '../store/SettingsChannel.js';
 import { bearerTokenMatches } from './bearerToken.js';
 import type { StatusHistory } from './history.js';
 import { collectMediaStats } from './mediaStats.js';
@@ -27,6 +28,8 @@ export type AdminApiOptions = {
   logger: Logger;
   /** The last 15 minutes of /status, for the admin page's charts. */
   history?: StatusHistory;
+  /** Tells the other instances (with a shared store) that a live setting changed. */
+  settingsChannel: SettingsChannel;
 };
 
 /** Failed authentications allowed per address per minute before 429. */
@@ -77,6 +80,7 @@ export function createAdminApi(options: AdminApiOptions): Router {
     }
     const before = options.simulcast.current;
     await options.simulcast.update(parsed.data);
+    await options.settingsChannel.announce('simulcast');
     await options.safety.recordAdminAction(adminIdentity(request, options.addresses), 'simulcast', {
       before,
       after: parsed.data,
@@ -147,6 +151,7 @@ export function createAdminApi(options: AdminApiOptions): Router {
     }
     const settings: SafetySettings = parsed.data;
     await options.safety.updateSettings(settings, adminIdentity(request, options.addresses));
+    await options.settingsChannel.announce('safety');
     response.json(settings);
   });
 

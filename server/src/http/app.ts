@@ -6,6 +6,7 @@ import type { SimulcastSettings } from '../admin/SimulcastSettings.js';
 import type { AddressHasher } from '../identity/AddressHasher.js';
 import type { Logger } from '../logger.js';
 import type { Safety } from '../safety/Safety.js';
+import type { SettingsChannel } from '../store/SettingsChannel.js';
 import { createAdminApi } from './admin.js';
 import { bearerTokenMatches } from './bearerToken.js';
 import type { StatusHistory } from './history.js';
@@ -26,6 +27,7 @@ export type HttpAppOptions = StatusSources & {
   logger: Logger;
   /** /status samples for the admin charts. */
   history?: StatusHistory;
+  settingsChannel: SettingsChannel;
 };
 
 /** Express app: health, status, admin API and the static client. */
@@ -77,6 +79,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       addresses: options.addresses,
       logger: options.logger,
       history: options.history,
+      settingsChannel: options.settingsChannel,
     }),
   );
 

@@ -248,6 +248,14 @@ export class Safety {
     await this.#audit(who, 'settings', { before: summarise(before), after: summarise(settings) });
   }
 
+  /** Another instance changed the settings in the shared store: apply them here too. */
+  async reloadSettings(): Promise<void> {
+    const settings = await this.#store.getSettings();
+    if (!settings) return;
+    this.#settings = settings;
+    this.#rules = rulesOf(settings.rules);
+  }
+
   audit(limit = 200): Promise<AuditEntry[]> {
     return this.#store.audit(limit);
   }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { fileStorage, type SettingStorage } from '../admin/SimulcastSettings.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { InProcessMatchQueue, type InProcessMatchQueueOptions } from '../matchmaking/InProcessMatchQueue.js';
@@ -8,7 +9,9 @@ import { ClusterMembership, type InstanceInfo } from './redis/ClusterMembership.
 import { connectRedis, type MeetopiaRedis } from './redis/connection.js';
 import { RedisMatchQueue } from './redis/RedisMatchQueue.js';
 import { RedisSafetyStore } from './redis/RedisSafetyStore.js';
+import { RedisSettingsChannel } from './redis/RedisSettingsChannel.js';
 import type { SafetyStore } from './SafetyStore.js';
+import { localSettingsChannel, type SettingsChannel } from './SettingsChannel.js';
 
 /** What the cluster view in /status shows. */
 export type ClusterView = {
@@ -25,6 +28,10 @@ export type Stores = {
   readonly safety: SafetyStore;
   /** Where this instance's users are, for matching (undefined: one process). */
   readonly place: { instance: string; region?: string } | undefined;
+  /** Where the admin's simulcast table is kept. */
+  readonly simulcast: SettingStorage;
+  /** How instances learn of each other's live setting changes. */
+  readonly settingsChannel: SettingsChannel;
   /** The waiting queue, fed to the lobby. */
   createQueue(options: InProcessMatchQueueOptions): MatchQueue;
   /** Whether the shared store answers now (always true for the local one). */
@@ -48,6 +55,8 @@ export async function openStores(config: Config, logger: Logger, load: InstanceL
     return {
       kind: 'local',
       safety: SqliteSafetyStore.open(join(config.dataDir, 'safety.sqlite')),
+      simulcast: fileStorage(join(config.dataDir, 'simulcast.json')),
+      settingsChannel: localSettingsChannel,
       place: undefined,
       createQueue: (options) => new InProcessMatchQueue(options),
       connected: () => true,
@@ -68,10 +77,20 @@ export async function openStores(config: Config, logger: Logger, load: InstanceL
     logger: redisLogger,
   });
   await membership.start();
+  const settingsChannel = await RedisSettingsChannel.open(redis, prefix, instanceId, redisLogger);
+  const simulcastKey = `${prefix}settings:simulcast`;
   let queue: RedisMatchQueue | undefined;
   return {
     kind: 'redis',
     safety: new RedisSafetyStore(redis, prefix),
+    simulcast: {
+      where: `Redis key ${simulcastKey}`,
+      read: () => redis.get(simulcastKey),
+      write: async (text) => {
+        await redis.set(simulcastKey, text);
+      },
+    },
+    settingsChannel,
     place: { instance: instanceId, ...(region === null ? {} : { region }) },
     createQueue: (options) => {
       queue = new RedisMatchQueue({
@@ -97,6 +116,7 @@ export async function openStores(config: Config, logger: Logger, load: InstanceL
     },
     close: async () => {
       queue?.close();
+      await settingsChannel.close();
       await membership.close().catch(() => {});
       if (redis.isOpen) await redis.close();
     },
