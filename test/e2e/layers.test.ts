@@ -1,6 +1,6 @@
 import { type Status, statusSchema } from '@meetopia/protocol';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   inboundVideo,
   launchChromium,
@@ -55,6 +55,14 @@ async function mediaIdentity(page: Page): Promise<string> {
     return JSON.stringify([media.sendTransport?.id, media.recvTransport?.id, media.producerIds]);
   });
 }
+
+// Vitest reports only the last attempt of a retried test: print why each failed attempt failed, so
+// that a run passing on its retry still says what went wrong (issue 14's flake causes).
+afterEach(({ task }) => {
+  if (task.result?.state !== 'fail') return;
+  const reasons = (task.result.errors ?? []).map((error) => error.message).join(' | ');
+  process.stdout.write(`[attempt ${(task.result.retryCount ?? 0) + 1} of "${task.name}" failed] ${reasons}\n`);
+});
 
 describe('the admin changes simulcast layers on a running service', () => {
   let server: ServerProcess;
