@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { ClusterStatus } from '@meetopia/protocol';
 import { SimulcastSettings } from './admin/SimulcastSettings.js';
 import type { Config } from './config/config.js';
 import { ExperienceTracker } from './experience/ExperienceTracker.js';
@@ -57,10 +56,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   let lobby: Lobby | undefined;
   const stores = await openStores(config, logger, () => {
     const counts = registry.sessions?.counts();
-    return {
-      sessions: counts?.total ?? 0,
-      waiting: [...(lobby?.queue.countByCountry().values() ?? [])].reduce((sum, n) => sum + n, 0),
-    };
+    return { sessions: counts?.total ?? 0, waiting: counts?.waiting ?? 0 };
   });
   const safety = await Safety.open({
     store: stores.safety,
@@ -160,13 +156,16 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   const handler = new ObservingRequestHandler({ sessions, lobby, quality, safety, flood, experience, now });
 
   const staticDir = config.staticDir ?? fileURLToPath(new URL('../../client/dist', import.meta.url));
-  const cluster = async (): Promise<ClusterStatus> => {
-    const view = await stores.cluster();
-    return view === null
-      ? { store: 'local', self: null, connected: true, leader: null, instances: [] }
-      : { store: 'redis', ...view };
+  const statusSources = {
+    sessions,
+    lobby,
+    pool,
+    quality,
+    matchStats,
+    experience,
+    cluster: () => stores.cluster(),
+    startedAt,
   };
-  const statusSources = { sessions, lobby, pool, quality, matchStats, experience, cluster, startedAt };
   const history = new StatusHistory({
     read: () => buildStatus(statusSources),
     now,

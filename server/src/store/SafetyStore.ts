@@ -67,7 +67,7 @@ export function keysBlockedBy(blocks: Iterable<StoredBlock>, identity: Identity)
 }
 
 /** Whether a stored identity shares a device or an address hash with `identity`. */
-export function sameUser(stored: Identity, identity: Identity): boolean {
+function sameUser(stored: Identity, identity: Identity): boolean {
   return (
     (stored.device !== null && stored.device === identity.device) ||
     (stored.address !== null && stored.address === identity.address)

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import type { ClusterStatus } from '@meetopia/protocol';
 import { fileStorage, type SettingStorage } from '../admin/SimulcastSettings.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { InProcessMatchQueue, type InProcessMatchQueueOptions } from '../matchmaking/InProcessMatchQueue.js';
 import { SqliteSafetyStore } from '../safety/SqliteSafetyStore.js';
 import type { MatchQueue } from './MatchQueue.js';
-import { ClusterMembership, type InstanceInfo } from './redis/ClusterMembership.js';
+import { ClusterMembership } from './redis/ClusterMembership.js';
 import { connectRedis, type MeetopiaRedis } from './redis/connection.js';
 import { RedisMatchQueue } from './redis/RedisMatchQueue.js';
 import { RedisSafetyStore } from './redis/RedisSafetyStore.js';
@@ -13,18 +14,11 @@ import { RedisSettingsChannel } from './redis/RedisSettingsChannel.js';
 import type { SafetyStore } from './SafetyStore.js';
 import { localSettingsChannel, type SettingsChannel } from './SettingsChannel.js';
 
-/** What the cluster view in /status shows. */
-export type ClusterView = {
-  self: string;
-  connected: boolean;
-  /** The instance that runs the matching rounds now (null: none known, e.g. Redis away). */
-  leader: string | null;
-  instances: InstanceInfo[];
-};
+/** The cluster view of a process alone. */
+const ALONE: ClusterStatus = { store: 'local', self: null, connected: true, leader: null, instances: [] };
 
 /** Where the state that outlives a connection lives: this process and DATA_DIR, or Redis. */
 export type Stores = {
-  readonly kind: 'local' | 'redis';
   readonly safety: SafetyStore;
   /** Where this instance's users are, for matching (undefined: one process). */
   readonly place: { instance: string; region?: string } | undefined;
@@ -34,10 +28,8 @@ export type Stores = {
   readonly settingsChannel: SettingsChannel;
   /** The waiting queue, fed to the lobby. */
   createQueue(options: InProcessMatchQueueOptions): MatchQueue;
-  /** Whether the shared store answers now (always true for the local one). */
-  connected(): boolean;
-  /** The instances sharing the store (null without REDIS_URL). */
-  cluster(): Promise<ClusterView | null>;
+  /** The `cluster` block of /status: the instances sharing the store, or this process alone. */
+  cluster(): Promise<ClusterStatus>;
   /** Closes what the stores opened (after their users are done with them). */
   close(): Promise<void>;
 };
@@ -53,14 +45,12 @@ export type InstanceLoad = () => { sessions: number; waiting: number };
 export async function openStores(config: Config, logger: Logger, load: InstanceLoad): Promise<Stores> {
   if (config.redis === null) {
     return {
-      kind: 'local',
       safety: SqliteSafetyStore.open(join(config.dataDir, 'safety.sqlite')),
       simulcast: fileStorage(join(config.dataDir, 'simulcast.json')),
       settingsChannel: localSettingsChannel,
       place: undefined,
       createQueue: (options) => new InProcessMatchQueue(options),
-      connected: () => true,
-      cluster: async () => null,
+      cluster: async () => ALONE,
       close: async () => {},
     };
   }
@@ -81,7 +71,6 @@ export async function openStores(config: Config, logger: Logger, load: InstanceL
   const simulcastKey = `${prefix}settings:simulcast`;
   let queue: RedisMatchQueue | undefined;
   return {
-    kind: 'redis',
     safety: new RedisSafetyStore(redis, prefix),
     simulcast: {
       where: `Redis key ${simulcastKey}`,
@@ -102,9 +91,14 @@ export async function openStores(config: Config, logger: Logger, load: InstanceL
       });
       return queue;
     },
-    connected: () => redis.isReady,
     cluster: async () => {
-      const view: ClusterView = { self: instanceId, connected: redis.isReady, leader: null, instances: [] };
+      const view: ClusterStatus = {
+        store: 'redis',
+        self: instanceId,
+        connected: redis.isReady,
+        leader: null,
+        instances: [],
+      };
       if (!redis.isReady) return view;
       try {
         view.instances = await membership.members();

@@ -16,8 +16,6 @@ export type RedisMatchQueueOptions = MatcherOptions &
     /** How long the matcher's lease lasts without renewal: another instance takes over after it. */
     leaseMs?: number;
     onRound?: (ms: number, waiting: number) => void;
-    /** Leadership changed (for logs and /status). */
-    onLeadership?: (leader: boolean) => void;
   };
 
 const LEASE_MS = 3000;
@@ -99,11 +97,6 @@ export class RedisMatchQueue implements MatchQueue {
   /** This instance's waiting users (each instance reports its own; the cluster view adds them up). */
   get size(): number {
     return this.#local.size;
-  }
-
-  /** Whether this instance runs the rounds now. */
-  get leading(): boolean {
-    return this.#leading !== null;
   }
 
   has(id: string): boolean {
@@ -248,47 +241,39 @@ export class RedisMatchQueue implements MatchQueue {
       const { instance, a, b, skipped } = entry.message;
       if (instance && a && b) matchers.parted(instance, a, b, { skipped: skipped === '1' });
     }
-    const alive = await this.#options.cluster.alive(
-      Object.values(tickets).map((json) => fromWire(json).location.instance ?? ''),
-    );
-    const gone: string[] = [];
-    for (const [id, json] of Object.entries(tickets)) {
-      const ticket = fromWire(json);
-      if (alive.has(ticket.location.instance ?? '')) matchers.enqueue(ticket);
-      else gone.push(id);
-    }
-    // Tickets of instances that died with users waiting: nobody will answer for them.
-    if (gone.length > 0) await this.#redis.hDel(this.#key('tickets'), gone);
-    this.#leading = {
+    for (const json of Object.values(tickets)) matchers.enqueue(fromWire(json));
+    const leading: Leading = {
       matchers,
       eventsId: last?.[0]?.id ?? '0',
       timer: undefined,
       timerAt: null,
-      sweptAt: this.#options.now(),
+      sweptAt: Number.NEGATIVE_INFINITY,
     };
-    this.#options.logger.info({ waiting: matchers.size, dropped: gone.length }, 'matching the shared queue here');
-    this.#options.onLeadership?.(true);
+    this.#leading = leading;
+    // Tickets of instances that died with users waiting: nobody will answer for them.
+    const dropped = await this.#sweepGone(leading);
+    this.#options.logger.info({ waiting: matchers.size, dropped }, 'matching the shared queue here');
     await this.#round();
   }
 
-  /** Every few seconds the leader drops the waiting users of instances that died. */
-  async #sweepGone(leading: Leading): Promise<void> {
+  /** Every few seconds the leader drops the waiting users of instances that died; returns how many. */
+  async #sweepGone(leading: Leading): Promise<number> {
     const now = this.#options.now();
-    if (now - leading.sweptAt < this.#options.cluster.timeoutMs) return;
+    if (now - leading.sweptAt < this.#options.cluster.timeoutMs) return 0;
     leading.sweptAt = now;
     const instances = leading.matchers.instances();
     const alive = await this.#options.cluster.alive(instances);
     const gone = instances.filter((instance) => !alive.has(instance));
-    if (gone.length === 0 || leading !== this.#leading) return;
+    if (gone.length === 0 || leading !== this.#leading) return 0;
     const ids = gone.flatMap((instance) => leading.matchers.drop(instance));
     if (ids.length > 0) await this.#redis.hDel(this.#key('tickets'), ids);
+    return ids.length;
   }
 
   #stopLeading(): void {
     if (!this.#leading) return;
     clearTimeout(this.#leading.timer);
     this.#leading = null;
-    this.#options.onLeadership?.(false);
   }
 
   /** One loop reads this instance's inbox, and the event stream while leading. */
