@@ -6,6 +6,7 @@ import {
   statusSchema,
 } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminRequest } from '../helpers/adminApi.js';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { RedisServer } from '../helpers/redisServer.js';
 import { getJson, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
@@ -96,10 +97,10 @@ describe('instances sharing Redis', () => {
     await Promise.all([target.next('matched'), reporter.next('matched')]);
     await reporter.request('report', { reason: 'spam' });
     // The admin works on the first instance: the report is there, and the ban it makes…
-    const reports = await adminRequest(first.url, 'GET', '/reports');
+    const reports = await admin(first.url, 'GET', '/reports');
     const group = (reports as { groups: Array<{ target: unknown }> }).groups[0];
     expect(group).toBeTruthy();
-    await adminRequest(first.url, 'POST', '/bans', { target: group?.target, durationMs: 60_000, reason: 'spam links' });
+    await admin(first.url, 'POST', '/bans', { target: group?.target, durationMs: 60_000, reason: 'spam links' });
     // …reaches the user on the second instance the next time they come.
     const back = await TestClient.join(`${second.wsUrl}`, undefined, {
       headers: { 'x-forwarded-for': '192.0.2.13' },
@@ -107,24 +108,24 @@ describe('instances sharing Redis', () => {
     });
     clients.push(back);
     expect(back.hello?.ban?.reason).toBe('spam links');
-    const { bans } = bansResponseSchema.parse(await adminRequest(second.httpUrl, 'GET', '/bans'));
+    const { bans } = bansResponseSchema.parse(await admin(second.httpUrl, 'GET', '/bans'));
     expect(bans.some((ban) => ban.reason === 'spam links')).toBe(true);
   });
 
   it("an admin's change of the simulcast table or the safety settings reaches every instance's users", async () => {
     const watcher = await user(second.httpUrl, '192.0.2.17');
-    const table = simulcastConfigSchema.parse(await adminRequest(first.url, 'GET', '/simulcast'));
+    const table = simulcastConfigSchema.parse(await admin(first.url, 'GET', '/simulcast'));
     const [low, mid, high] = table.layers;
     const changed = { ...table, layers: [low, mid, { ...high, maxBitrate: 900_000 }] };
-    await adminRequest(first.url, 'PUT', '/simulcast', changed);
+    await admin(first.url, 'PUT', '/simulcast', changed);
     const pushed = await watcher.next('simulcast', 3000);
     expect(pushed.simulcast.layers[2].maxBitrate).toBe(900_000);
-    expect(await adminRequest(second.httpUrl, 'GET', '/simulcast')).toEqual(changed);
+    expect(await admin(second.httpUrl, 'GET', '/simulcast')).toEqual(changed);
 
-    const safety = safetySettingsSchema.parse(await adminRequest(second.httpUrl, 'GET', '/safety'));
-    await adminRequest(first.url, 'PUT', '/safety', { ...safety, reportThreshold: safety.reportThreshold + 2 });
+    const safety = safetySettingsSchema.parse(await admin(second.httpUrl, 'GET', '/safety'));
+    await admin(first.url, 'PUT', '/safety', { ...safety, reportThreshold: safety.reportThreshold + 2 });
     await waitFor(
-      async () => safetySettingsSchema.parse(await adminRequest(second.httpUrl, 'GET', '/safety')),
+      async () => safetySettingsSchema.parse(await admin(second.httpUrl, 'GET', '/safety')),
       (seen) => seen.reportThreshold === safety.reportThreshold + 2,
       3000,
       'the new report threshold on the second instance',
@@ -146,19 +147,8 @@ describe('instances sharing Redis', () => {
   });
 });
 
-async function adminRequest(url: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${url}/api/admin${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as unknown;
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const admin = (url: string, method: string, path: string, body?: unknown) =>
+  adminRequest(url, ADMIN_TOKEN, method, path, body);
 
 describe('when Redis goes away', () => {
   let redis: RedisServer;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditResponseSchema, bansResponseSchema, reportsResponseSchema } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminRequest } from '../helpers/adminApi.js';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { freePortRun } from '../helpers/ports.js';
 import { localStore, redisStore, type StoreVariant, startRedis, stopRedis } from '../helpers/storeVariants.js';
@@ -50,20 +51,10 @@ describe.each([localStore, redisStore()])('safety over the real server and its $
     return ma.pairId;
   }
 
-  async function admin(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-    const response = await fetch(`${server.httpUrl}/api/admin${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${ADMIN_TOKEN}`,
-        'x-admin-name': 'moderator-ann',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  const admin = (method: string, path: string, body?: unknown) =>
+    adminRequest<Record<string, unknown>>(server.httpUrl, ADMIN_TOKEN, method, path, body, {
+      'x-admin-name': 'moderator-ann',
     });
-    const json = (await response.json()) as Record<string, unknown>;
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-    return json;
-  }
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'meetopia-safety-'));
