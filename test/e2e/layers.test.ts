@@ -131,7 +131,9 @@ describe('the admin changes simulcast layers on a running service', () => {
       minTopKbps: 550,
       timeoutMs: FULL_QUALITY_TIMEOUT_MS,
     });
-    process.stdout.write(`full quality ${ready.afterMs} ms after the test started waiting\n`);
+    process.stdout.write(
+      `full quality ${ready.afterMs} ms after the test started waiting; last lacking: ${ready.waitedFor.join('; ') || 'nothing'}\n`,
+    );
     await waitFor(
       () => Promise.all([outboundLayers(alice, 2000), outboundLayers(bob, 2000)]),
       (both) => both.every((layers) => (layers.r2?.kbps ?? 0) > 550),
@@ -149,10 +151,14 @@ describe('the admin changes simulcast layers on a running service', () => {
     );
     expect(Date.now() - savedAt).toBeLessThan(5000);
     for (const layers of value) expect(layers.r2?.targetKbps).toBeGreaterThan(0);
-    // The bytes follow and stay there (VP8 runs up to ~17 % over its target: 465–469 kbps over the
-    // two seconds after a 400 kbps target; before the change it sent over 550), and both are still
-    // in the same call on the same transports and producers.
-    for (const page of [alice, bob]) expect((await outboundLayers(page, 2000)).r2?.kbps).toBeLessThan(500);
+    // The bytes follow and stay there (before the change it sent over 550), and both are still in
+    // the same call on the same transports and producers. VP8's rate control first spends what it
+    // had buffered at the old rate: in the two seconds right after a 400 kbps target it sent
+    // 429–514 kbps (measured at 15 fps), in each two seconds after those 385–448. So the bytes
+    // are judged over the two seconds after that.
+    await sleep(2000);
+    const capped = await Promise.all([outboundLayers(alice, 2000), outboundLayers(bob, 2000)]);
+    for (const layers of capped) expect(layers.r2?.kbps).toBeLessThan(500);
     expect([await mediaIdentity(alice), await mediaIdentity(bob)]).toEqual(identities);
     for (const page of [alice, bob])
       expect(await page.getByTestId('status').getAttribute('data-status')).toBe('matched');
@@ -190,10 +196,15 @@ describe('the admin changes simulcast layers on a running service', () => {
     await admin.getByTestId('layer-2-active').uncheck();
     await admin.getByTestId('admin-save').click();
     await admin.getByTestId('admin-message').filter({ hasText: 'Saved' }).waitFor();
-    for (const page of [alice, bob]) {
+    // Each receiver decodes its partner's middle encoding as the partner sends it now (Chromium
+    // may scale all encodings down for CPU meanwhile: seen once, 480 px instead of 640).
+    for (const [receiver, publisher] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
       await waitFor(
-        () => inboundVideo(page),
-        (video) => video?.frameWidth === middleWidth,
+        async () => ({ video: await inboundVideo(receiver), middle: (await outboundLayers(publisher)).r1?.frameWidth }),
+        ({ video, middle }) => middle !== undefined && middle > 0 && video?.frameWidth === middle,
         8000,
         'middle-layer width',
       );
@@ -214,10 +225,14 @@ describe('the admin changes simulcast layers on a running service', () => {
     // And back: receivers climb to the full width again by themselves.
     await admin.getByTestId('layer-2-active').check();
     await admin.getByTestId('admin-save').click();
-    for (const page of [alice, bob]) {
+    for (const [receiver, publisher] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
       await waitFor(
-        () => inboundVideo(page),
-        (video) => video?.frameWidth === topWidth,
+        async () => ({ video: await inboundVideo(receiver), layers: await outboundLayers(publisher) }),
+        ({ video, layers }) =>
+          (layers.r2?.frameWidth ?? 0) > (layers.r1?.frameWidth ?? 0) && video?.frameWidth === layers.r2?.frameWidth,
         20_000,
         'top-layer width',
       );

@@ -121,7 +121,13 @@ export type FullQualityOptions = {
 };
 
 /** What was seen while waiting, for the failure message and the test log. */
-export type FullQualityReport = { afterMs: number; encodings: EncodingSample[][]; server: ServerView };
+export type FullQualityReport = {
+  afterMs: number;
+  encodings: EncodingSample[][];
+  server: ServerView;
+  /** What the last sample short of full quality lacked (empty when the first samples passed). */
+  waitedFor: string[];
+};
 
 /**
  * The precondition of every test that measures a change from "full quality": waits until each
@@ -138,6 +144,7 @@ export async function waitForFullQuality(options: FullQualityOptions): Promise<F
   const started = Date.now();
   let steady = 0;
   let last: { encodings: EncodingSample[][]; server: ServerView; problems: string[] } | null = null;
+  let waitedFor: string[] = [];
   while (Date.now() - started < timeoutMs) {
     const encodings = await Promise.all(publishers.map((page) => sampleEncodings(page)));
     const server = await serverMediaView(baseUrl, adminToken);
@@ -175,8 +182,9 @@ export async function waitForFullQuality(options: FullQualityOptions): Promise<F
       );
     }
     last = { encodings, server, problems };
+    if (problems.length > 0) waitedFor = problems;
     steady = problems.length === 0 ? steady + 1 : 0;
-    if (steady >= steadyWindows) return { afterMs: Date.now() - started, encodings, server };
+    if (steady >= steadyWindows) return { afterMs: Date.now() - started, encodings, server, waitedFor };
     await sleep(200);
   }
   throw new Error(
