@@ -11,6 +11,8 @@ import type {
   MediaKind,
   RtpCapabilities,
   RtpParameters,
+  SctpParameters,
+  SctpStreamParameters,
 } from 'mediasoup-client/types';
 import { z } from 'zod';
 
@@ -166,12 +168,53 @@ export const iceCandidateSchema: z.ZodType<IceCandidate> = z.strictObject({
   tcpType: z.enum(['active', 'passive', 'so']).optional(),
 });
 
-/** What the server sends for a new WebRTC transport: exactly mediasoup-client's `TransportOptions` core. */
+const streamCount = z.number().int().min(1).max(65535);
+const messageSize = z
+  .number()
+  .int()
+  .positive()
+  .max(1 << 30);
+
+export const sctpParametersSchema: z.ZodType<SctpParameters> = z.strictObject({
+  port: z.number().int().min(0).max(65535),
+  maxSendMessageSize: messageSize,
+  maxReceiveMessageSize: messageSize,
+  OS: streamCount.optional(),
+  MIS: streamCount.optional(),
+  maxMessageSize: messageSize.optional(),
+});
+
+const sctpStreamParametersSchema: z.ZodType<SctpStreamParameters> = z.strictObject({
+  streamId: z.number().int().min(0).max(65535),
+  ordered: z.boolean().optional(),
+  maxPacketLifeTime: z.number().int().nonnegative().optional(),
+  maxRetransmits: z.number().int().nonnegative().optional(),
+});
+
+/**
+ * A server data channel the client opens on its new receive transport at once. mediasoup-client
+ * connects a transport (ICE, DTLS) only on its first consume; without this, a visitor's first
+ * match would wait for that handshake before the partner's first frame. Nothing is ever sent on it.
+ */
+export const warmupChannelSchema = z.strictObject({
+  id,
+  dataProducerId: id,
+  sctpStreamParameters: sctpStreamParametersSchema,
+  label: shortString,
+});
+export type WarmupChannel = z.infer<typeof warmupChannelSchema>;
+
+/**
+ * What the server sends for a new WebRTC transport: mediasoup-client's `TransportOptions` core,
+ * plus, for a receive transport, the channel that connects it before the first match.
+ */
 export const transportInfoSchema = z.strictObject({
   id,
   iceParameters: iceParametersSchema,
   iceCandidates: z.array(iceCandidateSchema).max(32),
   dtlsParameters: dtlsParametersSchema,
+  sctpParameters: sctpParametersSchema.optional(),
+  warmup: warmupChannelSchema.optional(),
 });
 export type TransportInfo = z.infer<typeof transportInfoSchema>;
 

@@ -55,7 +55,7 @@ describe('the call screen in Chromium', () => {
     // fake camera reach a <video> but never a WebRTC encoder, even in a plain RTCPeerConnection
     // (probably a format encoders do not take, such as a depth format), so a switch mid-call
     // goes to the third one.
-    browser = await launchChromium({ extraArgs: ['--use-fake-device-for-media-stream=device-count=3'] });
+    browser = await launchChromium({ cameras: 3 });
     alice = await openUser(browser, server.url);
     bob = await openUser(browser, server.url);
   });
@@ -65,13 +65,32 @@ describe('the call screen in Chromium', () => {
     await server?.stop();
   });
 
-  it('shows the camera preview and the device pickers before Start', async () => {
+  it('shows the camera preview and the device pickers before Start, with both media transports already connected', async () => {
     await alice.waitForFunction(() => {
       const video = document.querySelector<HTMLVideoElement>('[data-testid="local-video"]');
       return video !== null && video.videoWidth > 0 && !video.paused;
     });
     expect(await alice.getByTestId('camera-select').locator('option').count()).toBeGreaterThanOrEqual(2);
     expect(await alice.getByTestId('mic-select').locator('option').count()).toBeGreaterThanOrEqual(1);
+    // Nothing of the first match waits for ICE and DTLS: the receive transport is up before any
+    // partner (mediasoup-client would otherwise connect it only on the first consumer).
+    await alice.waitForFunction(
+      () => {
+        const media = (
+          window as unknown as {
+            meetopia: {
+              media: { sendTransport?: { connectionState: string }; recvTransport?: { connectionState: string } };
+            };
+          }
+        ).meetopia.media;
+        return (
+          media.sendTransport?.connectionState === 'connected' && media.recvTransport?.connectionState === 'connected'
+        );
+      },
+      undefined,
+      { timeout: 5000 },
+    );
+    expect(await alice.getByTestId('status').getAttribute('data-status')).toBe('connected');
   });
 
   it('mute silences what the partner receives and shows peer-muted; unmute brings the sound back', async () => {

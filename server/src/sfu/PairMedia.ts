@@ -81,7 +81,9 @@ export class PairMedia<Peer extends MediaPeer = MediaPeer> {
       const sender = this.#sides[senderIndex];
       const receiver = this.#sides[receiverIndex];
       if (this.#closed || sender.media.closed || receiver.media.closed || !receiver.media.canConsume) continue;
-      for (const producer of sender.media.producers) {
+      // Video first: the partner's first picture waits for its consumer, a key frame and a
+      // decode, while sound starts with any packet (the audio consumer follows a moment later).
+      for (const producer of videoFirst(sender.media.producers)) {
         const key = `${receiverIndex}:${producer.id}`;
         if (this.#links.has(key) || producer.closed) continue;
         await this.#link(key, producer, sender, receiver);
@@ -123,4 +125,8 @@ export class PairMedia<Peer extends MediaPeer = MediaPeer> {
     });
     if (consumer.kind === 'video') this.#options.onVideoConsumer?.(consumer, receiver, producer);
   }
+}
+
+function videoFirst(producers: readonly types.Producer[]): types.Producer[] {
+  return [...producers].sort((a, b) => Number(a.kind === 'audio') - Number(b.kind === 'audio'));
 }

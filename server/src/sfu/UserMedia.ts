@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { ErrorCode, ProtocolError, type TransportInfo, transportInfoSchema } from '@meetopia/protocol';
+import {
+  ErrorCode,
+  ProtocolError,
+  type TransportInfo,
+  transportInfoSchema,
+  type WarmupChannel,
+} from '@meetopia/protocol';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import type { TransportLimits } from './transportLimits.js';
@@ -13,6 +19,15 @@ export type Direction = 'send' | 'recv';
  * With this delay mediasoup holds such a request and sends it once the window has passed.
  */
 export const KEY_FRAME_REQUEST_DELAY_MS = 350;
+
+/** SCTP settings of a receive transport: the warm-up channel never carries a message. */
+const WARMUP_SCTP = {
+  enableSctp: true,
+  maxSendMessageSize: 1024,
+  maxReceiveMessageSize: 1024,
+  sctpSendBufferSize: 16 * 1024,
+  sctpMaxReceiverWindowBufferSize: 64 * 1024,
+} as const;
 
 type UserMediaEvents = {
   /** A producer appeared (the partner's side should consume it). */
@@ -90,6 +105,9 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.#limits.initialAvailableOutgoingBitrate,
       appData: { direction },
+      // The receive transport carries the warm-up channel only: nothing is ever sent on it, so
+      // its SCTP buffers are the smallest mediasoup takes.
+      ...(direction === 'recv' ? WARMUP_SCTP : {}),
     });
     if (this.#closed) {
       transport.close();
@@ -118,13 +136,40 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
     transport.observer.on('close', () => {
       if (this.#transports.get(direction) === transport) this.#transports.delete(direction);
     });
+    const warmup = direction === 'recv' ? await this.#warmupChannel(transport) : undefined;
     if (direction === 'recv' && this.canConsume) this.emit('readyToConsume');
     return transportInfoSchema.parse({
       id: transport.id,
       iceParameters: transport.iceParameters,
       iceCandidates: transport.iceCandidates,
       dtlsParameters: transport.dtlsParameters,
+      ...(warmup && transport.sctpParameters
+        ? {
+            sctpParameters: {
+              port: transport.sctpParameters.port,
+              OS: transport.sctpParameters.OS,
+              MIS: transport.sctpParameters.MIS,
+              maxMessageSize: transport.sctpParameters.maxMessageSize,
+              maxSendMessageSize: transport.sctpParameters.maxSendMessageSize,
+              maxReceiveMessageSize: transport.sctpParameters.maxReceiveMessageSize,
+            },
+            warmup,
+          }
+        : {}),
     });
+  }
+
+  /** The worker's warm-up data producer consumed on a new receive transport (see `warmupChannelSchema`). */
+  async #warmupChannel(transport: types.WebRtcTransport): Promise<WarmupChannel | undefined> {
+    const dataConsumer = await transport.consumeData({ dataProducerId: this.worker.warmup.id });
+    const { sctpStreamParameters } = dataConsumer;
+    if (!sctpStreamParameters) return undefined;
+    return {
+      id: dataConsumer.id,
+      dataProducerId: dataConsumer.dataProducerId,
+      sctpStreamParameters: { streamId: sctpStreamParameters.streamId, ordered: sctpStreamParameters.ordered ?? true },
+      label: dataConsumer.label,
+    };
   }
 
   #requestKeyFrames(): void {

@@ -18,6 +18,11 @@ export class MediaWorker {
   dead = false;
   /** The UDP and TCP port of the WebRtcServer. */
   readonly port: number;
+  /**
+   * A data producer that never sends: every receive transport consumes it at once, which makes
+   * the browser connect that transport before the first match (see `warmupChannelSchema`).
+   */
+  readonly warmup: types.DataProducer;
 
   constructor(
     index: number,
@@ -25,12 +30,14 @@ export class MediaWorker {
     webRtcServer: types.WebRtcServer,
     router: types.Router,
     port: number,
+    warmup: types.DataProducer,
   ) {
     this.index = index;
     this.worker = worker;
     this.webRtcServer = webRtcServer;
     this.router = router;
     this.port = port;
+    this.warmup = warmup;
   }
 
   get pid(): number {
@@ -181,9 +188,10 @@ async function startWorker(index: number, options: WorkerPoolOptions): Promise<M
       })),
     });
     const router = await worker.createRouter({ mediaCodecs });
+    const warmup = await (await router.createDirectTransport()).produceData({ label: 'warmup' });
     const { udpSockets } = await webRtcServer.dump();
     const port = udpSockets[0]?.port ?? fixedPort ?? 0;
-    return new MediaWorker(index, worker, webRtcServer, router, port);
+    return new MediaWorker(index, worker, webRtcServer, router, port, warmup);
   } catch (error) {
     worker.close();
     throw error;

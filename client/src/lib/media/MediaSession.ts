@@ -318,7 +318,7 @@ export class MediaSession {
     }
     const device = this.#device;
     if (!device) return;
-    const info = await this.#signal.request('createTransport', { direction });
+    const { warmup, ...info } = await this.#signal.request('createTransport', { direction });
     const options = { ...info, iceServers: this.#iceServers, iceTransportPolicy: this.#iceTransportPolicy };
     const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
@@ -337,6 +337,9 @@ export class MediaSession {
       this.#checkHealth();
     });
     this.#transports.set(direction, transport);
+    // Opening the server's warm-up channel makes the browser connect the receive transport now
+    // (ICE, DTLS), not on the partner's first consumer: the first match starts as fast as a later one.
+    if (warmup) void transport.consumeData(warmup).catch(() => {});
   }
 
   #closeTransport(direction: Direction): void {
@@ -391,7 +394,8 @@ export class MediaSession {
       rtpParameters: notification.rtpParameters,
     });
     this.#consumers.set(consumer.id, consumer);
-    await this.#signal.request('resumeConsumer', { consumerId: consumer.id });
+    // Not awaited: the next consumer (audio and video arrive together) need not wait for this round trip.
+    void this.#signal.request('resumeConsumer', { consumerId: consumer.id }).catch(() => {});
   }
 
   #dropConsumer(consumerId: string): void {
