@@ -117,6 +117,8 @@ export const instanceStatusSchema = z.object({
   seenAt: z.number(),
   sessions: count,
   waiting: count,
+  /** Its live mediasoup workers. */
+  mediaWorkers: count,
   /** Cores' worth of CPU its Node process used over the last heartbeat. */
   cpu: z.number().min(0),
 });

@@ -52,11 +52,12 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
   // The stores first: a corrupt or unwritable store, or a Redis that cannot be reached, stops
   // start-up before anything runs.
   // The lobby finds live sessions (to apply a ban) through the session service created after it.
-  const registry: { sessions?: SessionService } = {};
+  const registry: { sessions?: SessionService; pool?: WorkerPool } = {};
   let lobby: Lobby | undefined;
   const stores = await openStores(config, logger, () => {
     const counts = registry.sessions?.counts();
-    return { sessions: counts?.total ?? 0, waiting: counts?.waiting ?? 0 };
+    const mediaWorkers = registry.pool?.workers.length ?? 0;
+    return { sessions: counts?.total ?? 0, waiting: counts?.waiting ?? 0, mediaWorkers };
   });
   const safety = await Safety.open({
     store: stores.safety,
@@ -75,6 +76,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     await stores.close();
     throw error;
   }
+  registry.pool = pool;
   const simulcast = await SimulcastSettings.load(stores.simulcast, logger);
   // Live settings another instance changed: re-read from the shared store and apply here.
   stores.settingsChannel.onChange((name) => {

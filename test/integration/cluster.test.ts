@@ -10,6 +10,7 @@ import { adminRequest } from '../helpers/adminApi.js';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { RedisServer } from '../helpers/redisServer.js';
 import { getJson, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { redisContents } from '../helpers/storeVariants.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { TestClient } from '../helpers/wsClient.js';
 
@@ -65,7 +66,12 @@ describe('instances sharing Redis', () => {
       'both instances, one with a session, in the cluster view',
     );
     expect(status.cluster).toMatchObject({ store: 'redis', self: 'first', connected: true, leader: 'first' });
-    expect(status.cluster.instances.find((i) => i.id === 'second')).toMatchObject({ region: 'us', sessions: 1 });
+    expect(status.cluster.instances.find((i) => i.id === 'second')).toMatchObject({
+      region: 'us',
+      sessions: 1,
+      mediaWorkers: expect.any(Number),
+    });
+    for (const instance of status.cluster.instances) expect(instance.mediaWorkers).toBeGreaterThan(0);
     expect((await statusOf(second.httpUrl)).cluster).toMatchObject({ self: 'second', leader: 'first' });
     await somebody.close();
   });
@@ -130,6 +136,35 @@ describe('instances sharing Redis', () => {
       3000,
       'the new report threshold on the second instance',
     );
+  });
+
+  it('an instance killed and restarted under its INSTANCE_ID does not leave its earlier waiting users in the queue', async () => {
+    const env3 = { ...env(), INSTANCE_ID: 'third' };
+    const third = await startServerProcess('cluster-third', env3);
+    const ghost = await user(third.url, '192.0.2.13');
+    await ghost.request('start', {});
+    const ghostId = ghost.hello?.sessionId ?? '';
+    await waitFor(
+      () => redisContents(redis.url, prefix),
+      (contents) => contents.includes(ghostId),
+      5000,
+      'the waiting ticket in Redis',
+    );
+    await third.stop('SIGKILL');
+    // Back within the heartbeat timeout (6 s): to the leader the instance never went away.
+    const again = await startServerProcess('cluster-third-again', env3);
+    try {
+      const a = await user(again.url, '192.0.2.17');
+      const b = await user(again.url, '192.0.2.18');
+      await a.request('start', {});
+      await b.request('start', {});
+      const [matchedA, matchedB] = await Promise.all([a.next('matched', 8000), b.next('matched', 8000)]);
+      expect(matchedA.pairId).toBe(matchedB.pairId);
+      expect(await redisContents(redis.url, prefix)).not.toMatch(new RegExp(`"${ghostId}":`));
+      expect(again.logs.some((line) => line.includes('paired a user who is gone'))).toBe(false);
+    } finally {
+      await again.stop('SIGKILL');
+    }
   });
 
   it('when the leader dies (kill -9) another instance takes the matching over within the lease', async () => {

@@ -35,7 +35,7 @@ export type Stores = {
 };
 
 /** The load an instance reports to the others. */
-export type InstanceLoad = () => { sessions: number; waiting: number };
+export type InstanceLoad = () => { sessions: number; waiting: number; mediaWorkers: number };
 
 /**
  * Opens the stores the configuration asks for. Without REDIS_URL: SQLite in DATA_DIR and the queue

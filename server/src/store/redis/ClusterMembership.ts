@@ -10,6 +10,8 @@ export type InstanceInfo = {
   seenAt: number;
   sessions: number;
   waiting: number;
+  /** Live mediasoup workers (each one core's worth of media). */
+  mediaWorkers: number;
   /** Share of one core the process used over the last heartbeat interval (0..n). */
   cpu: number;
 };
@@ -20,7 +22,7 @@ export type ClusterMembershipOptions = {
   id: string;
   region: string | null;
   now: () => number;
-  load: () => { sessions: number; waiting: number };
+  load: () => { sessions: number; waiting: number; mediaWorkers: number };
   logger: Logger;
   heartbeatMs?: number;
 };
@@ -108,13 +110,16 @@ export class ClusterMembership {
       ...this.#options.load(),
       cpu: elapsedMs > 0 ? Math.round(((usage.user + usage.system) / 1000 / elapsedMs) * 100) / 100 : 0,
     };
-    await redis
+    // Instances long gone leave the set and the figures hash (kept a while for the cluster view).
+    const longGone = await redis.zRangeByScore(this.#key('instances'), '-inf', at - 100 * this.timeoutMs);
+    const write = redis
       .multi()
       .zAdd(this.#key('instances'), { score: at, value: id })
-      .hSet(this.#key('instances:info'), id, JSON.stringify(info))
-      // Instances long gone leave the set (their figures with them).
-      .zRemRangeByScore(this.#key('instances'), '-inf', at - 100 * this.timeoutMs)
-      .exec();
+      .hSet(this.#key('instances:info'), id, JSON.stringify(info));
+    if (longGone.length > 0) {
+      write.zRem(this.#key('instances'), longGone).hDel(this.#key('instances:info'), longGone);
+    }
+    await write.exec();
   }
 
   #key(name: string): string {

@@ -90,8 +90,12 @@ export class RedisMatchQueue implements MatchQueue {
     this.#leaseTimer.unref();
     this.#flushTimer = setInterval(() => void this.#flush().catch(() => {}), 1000);
     this.#flushTimer.unref();
-    // The first lease attempt before the first read: a leader from the start reads the events at once.
-    this.#reading = this.#holdLease().then(() => this.#read());
+    // Tickets of an earlier life of this instance go first; then the first lease attempt before the
+    // first read: a leader from the start reads the events at once.
+    this.#reading = this.#forgetEarlierLife()
+      .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'earlier tickets of this instance kept'))
+      .then(() => this.#holdLease())
+      .then(() => this.#read());
   }
 
   /** This instance's waiting users (each instance reports its own; the cluster view adds them up). */
@@ -175,6 +179,25 @@ export class RedisMatchQueue implements MatchQueue {
     void this.#reading.finally(() => {
       if (this.#reader.isOpen) this.#reader.destroy();
     });
+  }
+
+  /**
+   * An instance restarted under the same INSTANCE_ID within the heartbeat timeout looks alive to
+   * the leader, so the tickets its previous process left would wait forever: drop them (this
+   * process has nobody waiting yet).
+   */
+  async #forgetEarlierLife(): Promise<void> {
+    const stale = Object.entries(await this.#redis.hGetAll(this.#key('tickets')))
+      .filter(([, json]) => fromWire(json).location.instance === this.#id)
+      .map(([id]) => id);
+    if (stale.length === 0) return;
+    const write = this.#redis.multi().hDel(this.#key('tickets'), stale);
+    for (const id of stale) write.xAdd(this.#key('events'), '*', { op: 'dequeue', instance: this.#id, id }, trim());
+    await write.exec();
+    this.#options.logger.info(
+      { dropped: stale.length },
+      'dropped the waiting users of an earlier run of this instance',
+    );
   }
 
   /** Runs a write now; if Redis is away, keeps it (in order) for when it is back. */
