@@ -4,16 +4,23 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openUser, pairUp, signInAsAdmin, status, waitForStatus } from '../helpers/browser.js';
+import { type ForwardingProxy, startForwardingProxy } from '../helpers/forwardingProxy.js';
 import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 
 const ADMIN_TOKEN = 'e2e-safety-admin-token-0123456789';
 
 /**
  * Distinct users need distinct addresses (reporters count once per device or address): the
- * server trusts one proxy hop and each browser context sends its own X-Forwarded-For. The
- * documentation addresses below are data in a header only; every connection stays on loopback.
+ * server trusts one proxy hop and each user reaches it through a loopback proxy of their own that
+ * sets X-Forwarded-For. The documentation addresses below are data in a header only; every
+ * connection stays on loopback.
  */
-const address = (n: number) => ({ 'x-forwarded-for': `198.51.100.${n}` });
+const proxies: ForwardingProxy[] = [];
+async function via(url: string, n: number): Promise<string> {
+  const proxy = await startForwardingProxy(url, `198.51.100.${n}`);
+  proxies.push(proxy);
+  return proxy.url;
+}
 
 /** Reports the current partner through the report dialog, as a user would. */
 async function reportPartner(page: Page): Promise<void> {
@@ -36,12 +43,13 @@ describe('safety in Chromium: rules gate, reports, automatic ban, moderation', (
 
   afterAll(async () => {
     await browser?.close();
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
     await server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('shows the rules gate on the first visit, holds Start behind it, and not on the second visit', async () => {
-    const page = await openUser(browser, server.url, { acceptRules: false, headers: address(10) });
+    const page = await openUser(browser, await via(server.url, 10), { acceptRules: false });
     await page.getByTestId('rules-gate').waitFor();
     expect(await page.getByTestId('rules-gate').textContent()).toMatch(/18/);
     expect(await page.getByTestId('start').isDisabled()).toBe(true);
@@ -61,9 +69,9 @@ describe('safety in Chromium: rules gate, reports, automatic ban, moderation', (
   });
 
   it('a report moves the reporter on at once; after three reporters the reported user sees ban-notice; the admin lists the reports and lifts the ban', async () => {
-    const reported = await openUser(browser, server.url, { headers: address(20) });
+    const reported = await openUser(browser, await via(server.url, 20));
     for (const n of [21, 22, 23]) {
-      const reporter = await openUser(browser, server.url, { headers: address(n) });
+      const reporter = await openUser(browser, await via(server.url, n));
       if (n === 21) await pairUp(reported, reporter);
       else {
         // After a report the reported user is back in the queue by themselves.

@@ -68,7 +68,10 @@ export type OpenUserOptions = {
    * would have (default true). Tests of the gate itself pass false.
    */
   acceptRules?: boolean;
-  /** Headers on every request, the WebSocket's too (e.g. X-Forwarded-For behind a trusted proxy). */
+  /**
+   * Headers on every HTTP request. Not on the WebSocket upgrade (Debian's Chromium 150 sends none
+   * there): a distinct client address needs `startForwardingProxy` (test/helpers/forwardingProxy.ts).
+   */
   headers?: Record<string, string>;
 };
 

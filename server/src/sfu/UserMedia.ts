@@ -105,8 +105,8 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
       preferUdp: true,
       initialAvailableOutgoingBitrate: this.#limits.initialAvailableOutgoingBitrate,
       appData: { direction },
-      // The receive transport carries the warm-up channel only: nothing is ever sent on it, so
-      // its SCTP buffers are the smallest mediasoup takes.
+      // SCTP only for the receive transport's warm-up channel, which never carries a message:
+      // small buffers.
       ...(direction === 'recv' ? WARMUP_SCTP : {}),
     });
     if (this.#closed) {
@@ -161,9 +161,13 @@ export class UserMedia extends EventEmitter<UserMediaEvents> {
 
   /** The worker's warm-up data producer consumed on a new receive transport (see `warmupChannelSchema`). */
   async #warmupChannel(transport: types.WebRtcTransport): Promise<WarmupChannel | undefined> {
-    const dataConsumer = await transport.consumeData({ dataProducerId: this.worker.warmup.id });
-    const { sctpStreamParameters } = dataConsumer;
-    if (!sctpStreamParameters) return undefined;
+    // Without it the transport still works: it connects on the first consumer, as it used to.
+    const dataConsumer = await transport.consumeData({ dataProducerId: this.worker.warmup.id }).catch((error) => {
+      this.#logger.warn({ err: error }, 'no warm-up channel for a receive transport');
+      return undefined;
+    });
+    const sctpStreamParameters = dataConsumer?.sctpStreamParameters;
+    if (!dataConsumer || !sctpStreamParameters) return undefined;
     return {
       id: dataConsumer.id,
       dataProducerId: dataConsumer.dataProducerId,
