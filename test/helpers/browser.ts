@@ -68,18 +68,12 @@ export type OpenUserOptions = {
    * would have (default true). Tests of the gate itself pass false.
    */
   acceptRules?: boolean;
-  /**
-   * Headers on every HTTP request. Not on the WebSocket upgrade (Debian's Chromium 150 sends none
-   * there): a distinct client address needs `startForwardingProxy` (test/helpers/forwardingProxy.ts).
-   */
-  headers?: Record<string, string>;
 };
 
 /** A user: a fresh browser context (own cookies, own camera permission) with the app open. */
 export async function openUser(browser: Browser, url: string, options: OpenUserOptions = {}): Promise<Page> {
   const context = await browser.newContext({
     permissions: options.denyCamera ? [] : ['camera', 'microphone'],
-    ...(options.headers ? { extraHTTPHeaders: options.headers } : {}),
   });
   const page = await context.newPage();
   page.on('pageerror', (error) => process.stderr.write(`[page error] ${error.message}\n`));
