@@ -61,6 +61,15 @@ export async function launchKillableChromium(options: LaunchOptions = {}): Promi
   return { browser, kill: () => server.process().kill('SIGKILL') };
 }
 
+/**
+ * A user's page size: a phone held sideways. Painting two users' pages at Playwright's default
+ * 1280x720 cost Chromium's GPU process (software compositing) 66 % of a core on this 2-core
+ * machine kind; at 640x360 it costs 13 %, and the whole machine went from 93 % to 64 % busy in a
+ * call (issue 14, measured over 30 s). Simulcast layers, frame sizes and bitrates do not depend on
+ * the page size; tests of the layout set their own.
+ */
+export const USER_VIEWPORT = { width: 640, height: 360 };
+
 export type OpenUserOptions = {
   denyCamera?: boolean;
   /**
@@ -68,12 +77,15 @@ export type OpenUserOptions = {
    * would have (default true). Tests of the gate itself pass false.
    */
   acceptRules?: boolean;
+  /** The page's size (default {@link USER_VIEWPORT}). */
+  viewport?: { width: number; height: number };
 };
 
 /** A user: a fresh browser context (own cookies, own camera permission) with the app open. */
 export async function openUser(browser: Browser, url: string, options: OpenUserOptions = {}): Promise<Page> {
   const context = await browser.newContext({
     permissions: options.denyCamera ? [] : ['camera', 'microphone'],
+    viewport: options.viewport ?? USER_VIEWPORT,
   });
   const page = await context.newPage();
   page.on('pageerror', (error) => process.stderr.write(`[page error] ${error.message}\n`));
