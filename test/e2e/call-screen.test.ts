@@ -160,10 +160,13 @@ describe('the call screen in Chromium', () => {
     expect([await callIdentity(alice), await callIdentity(bob)]).toEqual(identities);
   });
 
-  it("gives the stranger's video at least half of the screen, without sideways scrolling, on a desktop and a phone", async () => {
+  it("gives the stranger's video at least half of the screen, without sideways scrolling, on a desktop and a phone held either way", async () => {
     for (const viewport of [
       { width: 1280, height: 800 },
       { width: 390, height: 844 },
+      // Phones held sideways: stacked, the chat once covered the buttons at 640x360.
+      { width: 640, height: 360 },
+      { width: 844, height: 390 },
     ]) {
       await bob.setViewportSize(viewport);
       await bob.waitForTimeout(300);
@@ -172,10 +175,16 @@ describe('the call screen in Chromium', () => {
       const share = ((box?.width ?? 0) * (box?.height ?? 0)) / (viewport.width * viewport.height);
       expect(share, `${viewport.width}x${viewport.height}`).toBeGreaterThanOrEqual(0.5);
       expect(await bob.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
-      // The controls stay on the screen.
-      for (const id of ['next', 'stop', 'mute', 'camera']) {
+      // The controls and the chat input stay on the screen, and nothing covers them.
+      for (const id of ['next', 'stop', 'mute', 'camera', 'chat-input']) {
         const control = await bob.getByTestId(id).boundingBox();
         expect((control?.y ?? 0) + (control?.height ?? 0), id).toBeLessThanOrEqual(viewport.height);
+        const onTop = await bob.getByTestId(id).evaluate((element) => {
+          const box = element.getBoundingClientRect();
+          const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+          return hit !== null && (element === hit || element.contains(hit));
+        });
+        expect(onTop, `${id} uncovered at ${viewport.width}x${viewport.height}`).toBe(true);
       }
     }
   });
