@@ -13,12 +13,12 @@ scripts/setup.sh --no-start
 # System tools the tests drive: Chromium, coturn, docker-compose, iproute2/iptables (network
 # namespaces for bad-network tests); for the deploy tests podman/runc (containers), debootstrap
 # (local base images), Caddy and Pebble (automatic HTTPS), promtool, certutil (browser trust);
-# redis-server for the shared-store suites.
+# redis-server for the shared-store suites, nginx for the load-balancer example.
 missing=()
 for pair in openssl:openssl curl:curl chromium:chromium turnserver:coturn turnutils_uclient:coturn \
 	docker-compose:docker-compose ip:iproute2 iptables:iptables tc:iproute2 podman:podman runc:runc \
 	debootstrap:debootstrap caddy:caddy pebble:pebble promtool:prometheus certutil:libnss3-tools \
-	redis-server:redis-server; do
+	redis-server:redis-server nginx:nginx; do
 	command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then

@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 
 async function tcpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -27,4 +27,16 @@ export async function freePortRun(count: number, from = 43000 + Math.floor(Math.
     if (free) return base;
   }
   throw new Error('no free ports');
+}
+
+/** Whether something accepts TCP connections on this loopback port now. */
+export function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

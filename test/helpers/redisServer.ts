@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopChild } from './childProcess.js';
+import { stopChild, waitForListening } from './childProcess.js';
 import { freePortRun } from './ports.js';
 
 /**
@@ -50,12 +49,7 @@ export class RedisServer {
     const kill = () => child.kill('SIGKILL');
     process.once('exit', kill);
     child.once('exit', () => process.off('exit', kill));
-    const deadline = Date.now() + 10_000;
-    while (!(await accepts(this.port))) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}:\n${this.#output}`);
-      if (Date.now() > deadline) throw new Error(`redis-server did not start within 10 s:\n${this.#output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForListening(child, this.port, 'redis-server', () => this.#output);
   }
 
   /** Stops it (by PID) and waits for the exit. */
@@ -69,15 +63,4 @@ export class RedisServer {
     await this.stop();
     rmSync(this.#dir, { recursive: true, force: true });
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -39,13 +39,20 @@ export class TestClient {
 
   static async connect(
     url: string,
-    options: { origin?: string | null; autoPong?: boolean; headers?: Record<string, string> } = {},
+    options: {
+      origin?: string | null;
+      autoPong?: boolean;
+      headers?: Record<string, string>;
+      /** A loopback address to connect from (127.0.0.0/8), to be a distinct client to a proxy. */
+      localAddress?: string;
+    } = {},
   ): Promise<TestClient> {
     const origin = options.origin === undefined ? new URL(url).origin.replace(/^ws/, 'http') : options.origin;
     const ws = new WebSocket(url, {
       ...(origin ? { origin } : {}),
       autoPong: options.autoPong ?? true,
       ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
@@ -63,9 +70,12 @@ export class TestClient {
   static async join(
     url: string,
     resumeToken?: string,
-    options: { acceptRules?: boolean; deviceId?: string; headers?: Record<string, string> } = {},
+    options: { acceptRules?: boolean; deviceId?: string; headers?: Record<string, string>; localAddress?: string } = {},
   ): Promise<TestClient> {
-    const client = await TestClient.connect(url, options.headers ? { headers: options.headers } : {});
+    const client = await TestClient.connect(url, {
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     client.hello = await client.request('hello', {
       ...(resumeToken ? { resumeToken } : {}),
       ...(options.deviceId ? { deviceId: options.deviceId } : {}),
