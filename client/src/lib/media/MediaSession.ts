@@ -51,7 +51,12 @@ export class MediaSession {
   #simulcast: SimulcastConfig | null = null;
   #iceServers: IceServer[] = [];
   #iceTransportPolicy: RTCIceTransportPolicy = 'all';
-  #queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Work on each transport runs one task at a time, in order. Sending and receiving have a lane
+   * each, so that a fresh page still publishing its camera (send transport's ICE, DTLS and SDP)
+   * does not hold back its partner's first picture; set-up and ICE restarts of both take both.
+   */
+  readonly #lanes: Record<Direction, Promise<unknown>> = { send: Promise.resolve(), recv: Promise.resolve() };
   readonly #health = new MediaHealth();
   /** Directions whose current transport has been connected at least once. */
   readonly #everConnected = new Set<Direction>();
@@ -150,7 +155,7 @@ export class MediaSession {
       if (!this.#device?.loaded) return;
       await this.#reconcileTransport('send', this.sendTransport?.id ?? null, this.#hasLocalTracks());
       await this.#produceMissing();
-    });
+    }, ['send']);
   }
 
   /**
@@ -192,7 +197,7 @@ export class MediaSession {
       if (!this.#device?.loaded) return;
       await this.#reconcileTransport('send', this.sendTransport?.id ?? null, this.#hasLocalTracks());
       await this.#produceMissing();
-    });
+    }, ['send']);
   }
 
   /**
@@ -219,7 +224,7 @@ export class MediaSession {
     return this.#serial(async () => {
       if (!this.#consumers.has(notification.consumerId)) await this.#consume(notification);
       this.#publishRemote();
-    });
+    }, ['recv']);
   }
 
   closeConsumer(consumerId: string): void {
@@ -291,9 +296,10 @@ export class MediaSession {
     clearInterval(this.#healthTimer);
   }
 
-  #serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
+  #serial<T>(task: () => Promise<T>, lanes: readonly Direction[] = ['send', 'recv']): Promise<T> {
+    const run = Promise.all(lanes.map((lane) => this.#lanes[lane])).then(task);
+    const settled = run.catch(() => {});
+    for (const lane of lanes) this.#lanes[lane] = settled;
     return run;
   }
 
@@ -425,7 +431,7 @@ export class MediaSession {
       stalled: sendStalled,
     }));
     const decision = this.#health.evaluate(views, now);
-    for (const direction of decision.restart) void this.#serial(() => this.#restartIce(direction));
+    for (const direction of decision.restart) void this.#serial(() => this.#restartIce(direction), [direction]);
     if (decision.reconnecting !== this.#reconnecting) {
       this.#reconnecting = decision.reconnecting;
       this.#events.onReconnecting(decision.reconnecting);
