@@ -51,12 +51,7 @@ export class MediaSession {
   #simulcast: SimulcastConfig | null = null;
   #iceServers: IceServer[] = [];
   #iceTransportPolicy: RTCIceTransportPolicy = 'all';
-  /**
-   * Work on each transport runs one task at a time, in order. Sending and receiving have a lane
-   * each, so that a fresh page still publishing its camera (send transport's ICE, DTLS and SDP)
-   * does not hold back its partner's first picture; set-up and ICE restarts of both take both.
-   */
-  readonly #lanes: Record<Direction, Promise<unknown>> = { send: Promise.resolve(), recv: Promise.resolve() };
+  #queue: Promise<unknown> = Promise.resolve();
   readonly #health = new MediaHealth();
   /** Directions whose current transport has been connected at least once. */
   readonly #everConnected = new Set<Direction>();
@@ -155,7 +150,7 @@ export class MediaSession {
       if (!this.#device?.loaded) return;
       await this.#reconcileTransport('send', this.sendTransport?.id ?? null, this.#hasLocalTracks());
       await this.#produceMissing();
-    }, ['send']);
+    });
   }
 
   /**
@@ -197,7 +192,7 @@ export class MediaSession {
       if (!this.#device?.loaded) return;
       await this.#reconcileTransport('send', this.sendTransport?.id ?? null, this.#hasLocalTracks());
       await this.#produceMissing();
-    }, ['send']);
+    });
   }
 
   /**
@@ -224,7 +219,7 @@ export class MediaSession {
     return this.#serial(async () => {
       if (!this.#consumers.has(notification.consumerId)) await this.#consume(notification);
       this.#publishRemote();
-    }, ['recv']);
+    });
   }
 
   closeConsumer(consumerId: string): void {
@@ -296,10 +291,9 @@ export class MediaSession {
     clearInterval(this.#healthTimer);
   }
 
-  #serial<T>(task: () => Promise<T>, lanes: readonly Direction[] = ['send', 'recv']): Promise<T> {
-    const run = Promise.all(lanes.map((lane) => this.#lanes[lane])).then(task);
-    const settled = run.catch(() => {});
-    for (const lane of lanes) this.#lanes[lane] = settled;
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
     return run;
   }
 
@@ -431,7 +425,7 @@ export class MediaSession {
       stalled: sendStalled,
     }));
     const decision = this.#health.evaluate(views, now);
-    for (const direction of decision.restart) void this.#serial(() => this.#restartIce(direction), [direction]);
+    for (const direction of decision.restart) void this.#serial(() => this.#restartIce(direction));
     if (decision.reconnecting !== this.#reconnecting) {
       this.#reconnecting = decision.reconnecting;
       this.#events.onReconnecting(decision.reconnecting);
