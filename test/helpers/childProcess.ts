@@ -11,6 +11,13 @@ export async function stopChild(child: ChildProcess | null, graceMs = 3000): Pro
   clearTimeout(timer);
 }
 
+/** SIGKILLs `child` if this test process exits first, so that no server outlives a failed test run. */
+export function killWithTestProcess(child: ChildProcess): void {
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
+}
+
 /** Waits until a server this test started accepts connections on `port`; fails early if it exits. */
 export async function waitForListening(
   child: ChildProcess,

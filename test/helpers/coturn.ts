@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { stopChild } from './childProcess.js';
+import { killWithTestProcess, stopChild } from './childProcess.js';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const execFileAsync = promisify(execFile);
@@ -104,9 +104,7 @@ export class Coturn {
       { stdio: 'ignore' },
     );
     this.#child = child;
-    const kill = () => child.kill('SIGKILL');
-    process.once('exit', kill);
-    child.once('exit', () => process.off('exit', kill));
+    killWithTestProcess(child);
     const deadline = Date.now() + 10_000;
     while (!this.log.includes('Total General servers')) {
       if (child.exitCode !== null) throw new Error(`turnserver exited with ${child.exitCode}:\n${this.log}`);

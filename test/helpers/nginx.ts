@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopChild, waitForListening } from './childProcess.js';
+import { killWithTestProcess, stopChild, waitForListening } from './childProcess.js';
 import { freePortRun } from './ports.js';
 
 /**
@@ -56,9 +56,7 @@ export class NginxServer {
     });
     let output = '';
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const kill = () => child.kill('SIGKILL');
-    process.once('exit', kill);
-    child.once('exit', () => process.off('exit', kill));
+    killWithTestProcess(child);
     await waitForListening(child, port, 'nginx', () => output);
     return new NginxServer(port, dir, child);
   }
@@ -67,7 +65,7 @@ export class NginxServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** What nginx logged about its upstreams (for failure messages). */
+  /** nginx's error log so far (what it logged about upstreams it could not reach). */
   errorLog(): string {
     try {
       return readFileSync(join(this.#dir, 'logs/error.log'), 'utf8');

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopChild, waitForListening } from './childProcess.js';
+import { killWithTestProcess, stopChild, waitForListening } from './childProcess.js';
 import { freePortRun } from './ports.js';
 
 /**
@@ -46,9 +46,7 @@ export class RedisServer {
     this.#child = child;
     child.stdout?.on('data', (chunk: Buffer) => (this.#output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.#output += chunk.toString()));
-    const kill = () => child.kill('SIGKILL');
-    process.once('exit', kill);
-    child.once('exit', () => process.off('exit', kill));
+    killWithTestProcess(child);
     await waitForListening(child, this.port, 'redis-server', () => this.#output);
   }
 
