@@ -211,6 +211,15 @@ describe('Matcher', () => {
       expect(round()).toEqual(['a+b']);
     });
 
+    it('with RECENT_PARTNERS=0 two who parted without a skip meet again at once', () => {
+      const { join, round, matcher, advance } = setup({ recentPartners: 0 });
+      matcher.parted('d:a', 'd:b', { skipped: false });
+      advance(1);
+      join('a');
+      join('b');
+      expect(round()).toEqual(['a+b']);
+    });
+
     it('two who parted this instant do not meet again in the same round, even without a cooldown', () => {
       const { join, round, matcher, advance } = setup({ skipCooldownMs: 0, recentPartners: 0 });
       join('a');

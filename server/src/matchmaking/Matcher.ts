@@ -133,7 +133,8 @@ export class Matcher {
    */
   parted(a: string, b: string, options: { skipped: boolean }): void {
     const now = this.#options.now();
-    const until = now + this.#options.recentWindowMs;
+    // With no recent partners kept (RECENT_PARTNERS=0) only the skip cooldown keeps them apart.
+    const until = this.#options.recentPartners > 0 ? now + this.#options.recentWindowMs : 0;
     // +1: even without a cooldown, two who parted this instant do not meet again in this round.
     const hardUntil = now + (options.skipped ? this.#options.skipCooldownMs : 0) + 1;
     for (const [mine, theirs] of [
