@@ -246,6 +246,21 @@ describe('Matcher', () => {
     });
   });
 
+  it('leaves the users over its round budget for a round that comes at once, longest waiters first', () => {
+    const { join, matcher, advance, clock } = setup({ roundBudget: 1 });
+    for (const id of ['a', 'b', 'c', 'd']) {
+      join(id);
+      advance(1);
+    }
+    const first = matcher.round();
+    expect(first.pairs.map((pair) => `${pair.a.id}+${pair.b.id}`)).toEqual(['a+b']);
+    expect(first.deferred).toBe(2);
+    expect(matcher.nextEventAt()).toBe(clock.now);
+    const second = matcher.round();
+    expect(second.pairs.map((pair) => `${pair.a.id}+${pair.b.id}`)).toEqual(['c+d']);
+    expect(second.deferred).toBe(0);
+  });
+
   it('reports whose search widened in a round', () => {
     const { join, matcher, advance } = setup();
     join('jazz', { interests: ['jazz'] });
@@ -255,8 +270,11 @@ describe('Matcher', () => {
     expect(matcher.round().widened).toEqual([{ id: 'jazz', stage: 'wider' }]);
   });
 
-  it('nobody waits past the limit while someone they may meet is there (random arrivals)', () => {
-    const { matcher, ticket, clock } = setup();
+  it.each([
+    ['the default round budget', undefined],
+    ['a round budget of 2 candidates', 2],
+  ])('nobody waits past the limit while someone they may meet is there (random arrivals, %s)', (_, roundBudget) => {
+    const { matcher, ticket, clock } = setup(roundBudget === undefined ? {} : { roundBudget });
     let seed = 42;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -268,8 +286,11 @@ describe('Matcher', () => {
     const since = new Map<string, number>();
     /** Waits of pairs whose longer wait went past the limit although the partner had been there. */
     const overdue: number[][] = [];
+    let deferredRounds = 0;
     const runRound = () => {
-      for (const pair of matcher.round().pairs) {
+      const result = matcher.round();
+      if (result.deferred > 0) deferredRounds += 1;
+      for (const pair of result.pairs) {
         const pairWaits = [pair.a.id, pair.b.id].map((member) => clock.now - (since.get(member) ?? clock.now));
         waits.push(...pairWaits);
         // Past the limit is fine only when nobody else was there: the partner just arrived.
@@ -284,23 +305,29 @@ describe('Matcher', () => {
         runRound();
       }
       clock.now = arrival;
-      const id = `u${i}`;
-      matcher.enqueue(
-        ticket(id, {
-          interests: random() < 0.6 ? [pick(interests)] : [],
-          language: pick(['en', 'de', 'fr']),
-          country: pick(['DE', 'FR', null]),
-          countryPreference: random() < 0.3 ? 'same' : 'any',
-          network: pick(['good', 'fair', 'poor', 'unknown'] as const),
-          since: clock.now,
-        }),
-      );
-      since.set(id, clock.now);
-      // …and one on each arrival.
+      // One to three people arrive at once (a burst: more for a round to do).
+      const burst = 1 + Math.floor(random() * 3);
+      for (let j = 0; j < burst; j += 1) {
+        const id = `u${i}-${j}`;
+        matcher.enqueue(
+          ticket(id, {
+            interests: random() < 0.6 ? [pick(interests)] : [],
+            language: pick(['en', 'de', 'fr']),
+            country: pick(['DE', 'FR', null]),
+            countryPreference: random() < 0.3 ? 'same' : 'any',
+            network: pick(['good', 'fair', 'poor', 'unknown'] as const),
+            since: clock.now,
+          }),
+        );
+        since.set(id, clock.now);
+      }
+      // …and one on each burst.
       runRound();
     }
     expect(waits.length).toBeGreaterThan(1900);
     expect(overdue).toEqual([]);
+    // The small budget did leave users for the next round, and nobody waited for it.
+    expect(deferredRounds > 0).toBe(roundBudget !== undefined);
     // And most people wait far less than the limit.
     const sorted = [...waits].sort((a, b) => a - b);
     expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(LIMIT / 2);
