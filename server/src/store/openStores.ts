@@ -6,11 +6,6 @@ import type { Logger } from '../logger.js';
 import { InProcessMatchQueue, type InProcessMatchQueueOptions } from '../matchmaking/InProcessMatchQueue.js';
 import { SqliteSafetyStore } from '../safety/SqliteSafetyStore.js';
 import type { MatchQueue } from './MatchQueue.js';
-import { ClusterMembership } from './redis/ClusterMembership.js';
-import { connectRedis, type MeetopiaRedis } from './redis/connection.js';
-import { RedisMatchQueue } from './redis/RedisMatchQueue.js';
-import { RedisSafetyStore } from './redis/RedisSafetyStore.js';
-import { RedisSettingsChannel } from './redis/RedisSettingsChannel.js';
 import type { SafetyStore } from './SafetyStore.js';
 import { localSettingsChannel, type SettingsChannel } from './SettingsChannel.js';
 
@@ -54,65 +49,8 @@ export async function openStores(config: Config, logger: Logger, load: InstanceL
       close: async () => {},
     };
   }
-  const { url, prefix, instanceId, region } = config.redis;
-  const redisLogger = logger.child({ component: 'redis' });
-  const redis: MeetopiaRedis = await connectRedis({ url, logger: redisLogger });
-  const membership = new ClusterMembership({
-    redis,
-    prefix,
-    id: instanceId,
-    region,
-    now: Date.now,
-    load,
-    logger: redisLogger,
-  });
-  await membership.start();
-  const settingsChannel = await RedisSettingsChannel.open(redis, prefix, instanceId, redisLogger);
-  const simulcastKey = `${prefix}settings:simulcast`;
-  let queue: RedisMatchQueue | undefined;
-  return {
-    safety: new RedisSafetyStore(redis, prefix),
-    simulcast: {
-      where: `Redis key ${simulcastKey}`,
-      read: () => redis.get(simulcastKey),
-      write: async (text) => {
-        await redis.set(simulcastKey, text);
-      },
-    },
-    settingsChannel,
-    place: { instance: instanceId, ...(region === null ? {} : { region }) },
-    createQueue: (options) => {
-      queue = new RedisMatchQueue({
-        ...options,
-        redis,
-        prefix,
-        cluster: membership,
-        logger: logger.child({ component: 'queue' }),
-      });
-      return queue;
-    },
-    cluster: async () => {
-      const view: ClusterStatus = {
-        store: 'redis',
-        self: instanceId,
-        connected: redis.isReady,
-        leader: null,
-        instances: [],
-      };
-      if (!redis.isReady) return view;
-      try {
-        view.instances = await membership.members();
-        view.leader = await redis.get(`${prefix}queue:leader`);
-      } catch {
-        view.connected = false;
-      }
-      return view;
-    },
-    close: async () => {
-      queue?.close();
-      await settingsChannel.close();
-      await membership.close().catch(() => {});
-      if (redis.isOpen) await redis.close();
-    },
-  };
+  // Loaded only when asked for: the Redis client is the largest module the server could load
+  // (about 4 MB of heap), and a single process never needs it.
+  const { openRedisStores } = await import('./redis/openRedisStores.js');
+  return openRedisStores(config.redis, logger, load);
 }
