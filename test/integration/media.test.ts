@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { opusParameters, vp8SimulcastParameters } from '../helpers/fakeMedia.js';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { freePortRun } from '../helpers/ports.js';
 import { getJson } from '../helpers/serverProcess.js';
+import { waitFor } from '../helpers/wait.js';
 import { TestClient } from '../helpers/wsClient.js';
 
 /** A user whose send and receive transports exist and whose capabilities are known. */
@@ -162,4 +164,34 @@ describe('graceful shutdown', () => {
     expect(await closed).toBe(1012);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   });
+
+  it('kills a worker that does not exit when closed, instead of leaving it behind', async () => {
+    const server = await startTestServer({ WORKERS: '1' });
+    const pids = server.pool.workers.map((worker) => worker.pid);
+    // A stopped process answers nothing, as the worker seen asleep with its channel closed.
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    try {
+      await server.close();
+      for (const pid of pids) {
+        await waitFor(async () => processGone(pid), Boolean, 2000, `worker ${pid} to be gone`);
+      }
+    } finally {
+      // Whatever happened, this test leaves no stopped worker behind.
+      for (const pid of pids) if (!processGone(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }, 15_000);
 });
+
+/** Whether a process has exited and been reaped (a zombie still answers signal 0). */
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+}

@@ -154,14 +154,25 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 }
 
-/** How long a closed worker process may take to exit before we stop waiting for it. */
+/** How long a closed worker process may take to exit before it is killed. */
 const WORKER_EXIT_WAIT_MS = 5000;
 
-/** Closes a worker and waits for its process to exit (a graceful shutdown must not leave it behind). */
+/**
+ * Closes a worker and waits for its process to exit (a graceful shutdown must not leave it
+ * behind). A worker that has not exited by then is killed: one was seen, in a CI run, asleep in
+ * its event loop with its channel closed, ignoring SIGTERM, after its server had gone.
+ */
 function stopWorker(worker: types.Worker): Promise<void> {
   if (worker.subprocessClosed) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, WORKER_EXIT_WAIT_MS);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(worker.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      resolve();
+    }, WORKER_EXIT_WAIT_MS);
     worker.once('subprocessclose', () => {
       clearTimeout(timer);
       resolve();
