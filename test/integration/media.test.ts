@@ -182,7 +182,7 @@ describe('graceful shutdown', () => {
   }, 15_000);
 });
 
-/** Whether a process has exited and been reaped (a zombie still answers signal 0). */
+/** Whether a process has exited, reaped or not (a zombie, not yet reaped, still answers signal 0). */
 function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -112,7 +112,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const stopping = this.workers.map((worker) => stopWorker(worker.worker));
+    const stopping = this.workers.map((worker) =>
+      stopWorker(worker.worker, () =>
+        this.#logger.warn(
+          { worker: worker.index, pid: worker.pid },
+          'mediasoup worker did not exit after close; killed',
+        ),
+      ),
+    );
     // A replacement that comes up now closes itself (see #replace).
     await Promise.allSettled(this.#replacing.values());
     await Promise.all(stopping);
@@ -162,12 +169,13 @@ const WORKER_EXIT_WAIT_MS = 5000;
  * behind). A worker that has not exited by then is killed: one was seen, in a CI run, asleep in
  * its event loop with its channel closed, ignoring SIGTERM, after its server had gone.
  */
-function stopWorker(worker: types.Worker): Promise<void> {
+function stopWorker(worker: types.Worker, onKilled: () => void): Promise<void> {
   if (worker.subprocessClosed) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       try {
         process.kill(worker.pid, 'SIGKILL');
+        onKilled();
       } catch {
         // Already gone.
       }
