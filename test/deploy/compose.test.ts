@@ -236,16 +236,27 @@ describe('docker-compose.yml, run', () => {
     expect(states.map((line) => line.split(' ')[0])).toEqual(['caddy', 'coturn', 'meetopia', 'prometheus']);
     for (const line of states) expect(line).toMatch(/^\S+ Up /);
 
-    const { stdout: processes } = await podman(['top', await container('coturn'), 'user', 'comm']);
-    expect(processes).toMatch(/^nobody\s+turnserver$/m);
-
-    // coturn serves the certificate Caddy got for the domain (its local authority here).
+    // coturn serves the certificate Caddy got for the domain (its local authority here). The
+    // entry point starts it only once that certificate is in Caddy's storage.
     const turnSerial = await poll(
       'TURN over TLS',
       () => presentedSerial('127.0.0.1', ports.turn + 1, 'localhost', caddyRoot),
       60_000,
     );
     expect(turnSerial).toBe(await presentedSerial('127.0.0.1', ports.https, 'localhost', caddyRoot));
+
+    // Serving, coturn has dropped root (it does so right after opening its ports): every
+    // turnserver process runs as nobody; only the entry point, which copies the certificate, is root.
+    const coturn = await container('coturn');
+    const processes = await poll(
+      'turnserver to run as nobody',
+      async () => {
+        const { stdout } = await podman(['top', coturn, 'user', 'comm']);
+        return /^nobody\s+turnserver$/m.test(stdout) ? stdout : undefined;
+      },
+      10_000,
+    );
+    expect(processes).not.toMatch(/^root\s+turnserver$/m);
 
     const scraped = await poll(
       'Prometheus to scrape the app',

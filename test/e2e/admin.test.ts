@@ -1,4 +1,3 @@
-import { type Status, statusSchema } from '@meetopia/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriousViolations } from '../helpers/axe.js';
@@ -10,14 +9,10 @@ import {
   waitForRemoteFrames,
   waitForStatus,
 } from '../helpers/browser.js';
-import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { getStatus, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ADMIN_TOKEN = 'e2e-admin-page-token-0123';
-
-async function status(baseUrl: string): Promise<Status> {
-  return statusSchema.parse(await (await fetch(`${baseUrl}/status`)).json());
-}
 
 /** What a chart draws: uPlot's own data arrays (x in seconds, then one array per series) and labels. */
 async function chartData(page: Page, id: string): Promise<{ labels: string[]; data: Array<Array<number | null>> }> {
@@ -78,10 +73,11 @@ describe('the admin page: live charts and service levels', () => {
     longestCallMs = Math.max(longestCallMs, Date.now() - started);
 
     // Call 2: Carol waits, Alice presses Next and meets her (Bob waits for someone new).
+    // Carol's connect time runs from her own Start (her wait included), Alice's from her Next.
     await waitForStatus(carol, 'connected');
+    started = Date.now();
     await carol.getByTestId('start').click();
     await waitForStatus(carol, 'waiting');
-    started = Date.now();
     await alice.getByTestId('next').click();
     await waitForStatus(carol, 'matched');
     await waitForStatus(alice, 'matched');
@@ -97,7 +93,7 @@ describe('the admin page: live charts and service levels', () => {
     await waitForStatus(alice, 'matched', 20_000);
 
     const { value } = await waitFor(
-      () => status(server.url),
+      () => getStatus(server.url),
       (s) =>
         s.experience.last5m.connect.reports === 4 &&
         s.experience.last5m.reconnection.reports === 1 &&
@@ -137,7 +133,7 @@ describe('the admin page: live charts and service levels', () => {
     const { value } = await waitFor(
       async () => {
         const users = await latest(admin, 'users');
-        const now = await status(server.url);
+        const now = await getStatus(server.url);
         const [matches, wait, quality, layers, cpu] = await Promise.all(
           ['matches', 'wait', 'quality', 'layers', 'cpu'].map((id) => latest(admin, id)),
         );
@@ -182,7 +178,7 @@ describe('the admin page: live charts and service levels', () => {
   });
 
   it('shows the service levels against their targets, green exactly when met', async () => {
-    const { last5m: now, targets } = (await status(server.url)).experience;
+    const { last5m: now, targets } = (await getStatus(server.url)).experience;
     // Connect times are what this machine took (a speed target is a bench's business, not a
     // test's): the verdict must say whether they meet it. The other figures are fixed by the calls.
     const connectVerdict = (ms: number | null) =>

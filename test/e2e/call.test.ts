@@ -2,7 +2,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboundVideo, launchChromium, openUser, waitForRemoteFrames, waitForStatus } from '../helpers/browser.js';
 import { waitForFullQuality } from '../helpers/mediaReadiness.js';
-import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { getStatus, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 
@@ -19,6 +20,17 @@ async function mediaStats(server: ServerProcess): Promise<MediaStats> {
   });
   expect(response.status).toBe(200);
   return (await response.json()) as MediaStats;
+}
+
+/** Waits (5 s at most) until /status has the media path of `calls` calls. */
+async function waitForPathsOf(server: ServerProcess, calls: number) {
+  const { value } = await waitFor(
+    () => getStatus(server.url),
+    (status) => status.experience.last5m.turn.callsWithPath === calls,
+    5000,
+    `the media path of ${calls} calls in /status`,
+  );
+  return value.experience.last5m.turn;
 }
 
 /** Ids of the transports the page uses, to prove Next does not create new ones. */
@@ -55,7 +67,12 @@ describe('strangers in Chromium, through the SFU', () => {
   let carol: Page;
 
   beforeAll(async () => {
-    server = await startServerProcess('e2e-call', { ADMIN_TOKEN, REMATCH_COOLDOWN_MS: '60000' });
+    // Periodic quality reports only once a minute: each call must still say how its media went.
+    server = await startServerProcess('e2e-call', {
+      ADMIN_TOKEN,
+      REMATCH_COOLDOWN_MS: '60000',
+      QUALITY_REPORT_INTERVAL_MS: '60000',
+    });
     browser = await launchChromium();
   });
 
@@ -80,6 +97,8 @@ describe('strangers in Chromium, through the SFU', () => {
     const bobSees = await waitForRemoteFrames(bob, { after: 30 });
     expect(aliceSees.frameWidth).toBeGreaterThan(0);
     expect(bobSees.frameWidth).toBeGreaterThan(0);
+    // Each side reports its media path as its first frame arrives (service levels count it).
+    await waitForPathsOf(server, 2);
 
     // The server saw the same media: every producer received bytes on all three simulcast
     // layers, and every consumer sent bytes to the other side. Chrome sends the top layer only
@@ -131,6 +150,8 @@ describe('strangers in Chromium, through the SFU', () => {
     await waitForRemoteFrames(carol, { after: 10 });
     const aliceNow = await waitForRemoteFrames(alice, { after: 10 });
     expect(aliceNow.framesDecoded).not.toBe(framesBefore);
+    // The short call before it and this one: four calls, each with its media path, none relayed.
+    expect((await waitForPathsOf(server, 4)).relayed).toBe(0);
     // A skip swaps producers and consumers only: no new transport, so no new ICE or DTLS.
     expect(await transportIds(alice)).toEqual(before);
   });

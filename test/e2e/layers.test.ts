@@ -1,4 +1,3 @@
-import { type Status, statusSchema } from '@meetopia/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +13,7 @@ import {
 import { waitForFullQuality } from '../helpers/mediaReadiness.js';
 import { type NamespacedCall, startNamespacedCall } from '../helpers/namespacedCall.js';
 import type { NetNamespace } from '../helpers/netns.js';
-import { type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { getStatus, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const ADMIN_TOKEN = 'e2e-layers-admin-token-42';
@@ -24,10 +23,6 @@ const ADMIN_TOKEN = 'e2e-layers-admin-token-42';
  * machine that took up to ~15 s. Tests that measure a change from full quality wait for it first.
  */
 const FULL_QUALITY_TIMEOUT_MS = 40_000;
-
-async function status(baseUrl: string): Promise<Status> {
-  return statusSchema.parse(await (await fetch(`${baseUrl}/status`)).json());
-}
 
 /** Saves a top-layer bitrate on the admin page; resolves with the moment Save was clicked. */
 async function saveTopLayerKbps(admin: Page, kbps: number): Promise<number> {
@@ -93,7 +88,7 @@ describe('the admin changes simulcast layers on a running service', () => {
       }
     }
     const { value } = await waitFor(
-      () => status(server.url),
+      () => getStatus(server.url),
       (s) => s.networkHealth.qualityDistribution.good === 2,
       5000,
       'two users classed good',
@@ -210,7 +205,7 @@ describe('the admin changes simulcast layers on a running service', () => {
       );
     }
     await waitFor(
-      () => status(server.url),
+      () => getStatus(server.url),
       (s) => s.consumerLayers.spatial[2] === 0 && s.consumerLayers.spatial[1] === 2,
       5000,
       'consumers on layer 1',
@@ -276,7 +271,7 @@ describe('a receiver on a slow link', () => {
       timeoutMs: FULL_QUALITY_TIMEOUT_MS,
     });
     // Bob's consumer of Alice on the top layer; Alice's of Bob's paused camera forwards none.
-    expect((await status(url)).consumerLayers.spatial[2]).toBe(1);
+    expect((await getStatus(url)).consumerLayers.spatial[2]).toBe(1);
     const fullWidth = (await inboundVideo(bob))?.frameWidth ?? 0;
     await watchRemoteVideo(bob);
 
@@ -286,7 +281,7 @@ describe('a receiver on a slow link', () => {
     const degrading = ns.degradeIngress(300, 4000);
     try {
       const { afterMs: loweredAfterMs } = await waitFor(
-        () => status(url),
+        () => getStatus(url),
         (s) =>
           s.consumerLayers.spatial[2] === 0 &&
           (s.consumerLayers.spatial[0] ?? 0) + (s.consumerLayers.spatial[1] ?? 0) === 1,
@@ -310,7 +305,7 @@ describe('a receiver on a slow link', () => {
       (await degrading)();
     }
     const climbed = await waitFor(
-      () => status(url),
+      () => getStatus(url),
       (s) => s.consumerLayers.spatial[2] === 1,
       60_000,
       'back on the top layer',

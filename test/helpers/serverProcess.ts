@@ -4,6 +4,7 @@ import { createWriteStream, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { type Status, statusSchema } from '@meetopia/protocol';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 
@@ -94,4 +95,9 @@ export async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return (await response.json()) as T;
+}
+
+/** The server's /status, checked against the shared schema. */
+export async function getStatus(baseUrl: string): Promise<Status> {
+  return statusSchema.parse(await getJson(`${baseUrl}/status`));
 }

@@ -1,15 +1,9 @@
-import {
-  bansResponseSchema,
-  type Status,
-  safetySettingsSchema,
-  simulcastConfigSchema,
-  statusSchema,
-} from '@meetopia/protocol';
+import { bansResponseSchema, safetySettingsSchema, simulcastConfigSchema } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminRequest } from '../helpers/adminApi.js';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { RedisServer } from '../helpers/redisServer.js';
-import { getJson, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { getStatus, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 import { redisContents } from '../helpers/storeVariants.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { TestClient } from '../helpers/wsClient.js';
@@ -29,7 +23,6 @@ describe('instances sharing Redis', () => {
   let prefix: string;
 
   const env = () => ({ REDIS_URL: redis.url, REDIS_PREFIX: prefix, ADMIN_TOKEN, TRUST_PROXY: 'true' });
-  const statusOf = async (url: string): Promise<Status> => statusSchema.parse(await getJson(`${url}/status`));
 
   async function user(url: string, address: string): Promise<TestClient> {
     const client = await TestClient.join(`${url.replace('http', 'ws')}/ws`, undefined, {
@@ -58,7 +51,7 @@ describe('instances sharing Redis', () => {
   it('each /status shows both instances, their load and the one leader', async () => {
     const somebody = await user(second.httpUrl, '192.0.2.10');
     const { value: status } = await waitFor(
-      () => statusOf(first.url),
+      () => getStatus(first.url),
       (candidate) =>
         ['first', 'second'].every((id) => candidate.cluster.instances.some((instance) => instance.id === id)) &&
         candidate.cluster.instances.some((instance) => instance.sessions > 0),
@@ -72,7 +65,7 @@ describe('instances sharing Redis', () => {
       mediaWorkers: expect.any(Number),
     });
     for (const instance of status.cluster.instances) expect(instance.mediaWorkers).toBeGreaterThan(0);
-    expect((await statusOf(second.httpUrl)).cluster).toMatchObject({ self: 'second', leader: 'first' });
+    expect((await getStatus(second.httpUrl)).cluster).toMatchObject({ self: 'second', leader: 'first' });
     await somebody.close();
   });
 
@@ -176,7 +169,7 @@ describe('instances sharing Redis', () => {
     await b.request('start', {});
     await Promise.all([a.next('matched', 8000), b.next('matched', 8000)]);
     const tookMs = performance.now() - killedAt;
-    expect((await statusOf(second.httpUrl)).cluster.leader).toBe('second');
+    expect((await getStatus(second.httpUrl)).cluster.leader).toBe('second');
     // The lease is 3 s; it is renewed every second.
     expect(tookMs).toBeLessThan(4500);
   });
@@ -216,7 +209,7 @@ describe('when Redis goes away', () => {
     const [{ pairId }] = await Promise.all([a.next('matched'), b.next('matched')]);
 
     await redis.stop();
-    const status = statusSchema.parse(await getJson(`${server.httpUrl}/status`));
+    const status = await getStatus(server.httpUrl);
     expect(status.cluster).toMatchObject({ store: 'redis', connected: false });
     // The conversation under way goes on.
     await a.request('chat', { pairId, text: 'still here', clientMessageId: 'c1' });
@@ -233,7 +226,7 @@ describe('when Redis goes away', () => {
     await redis.start();
     await Promise.all([c.next('matched', 10_000), d.next('matched', 10_000)]);
     const { value } = await waitFor(
-      async () => statusSchema.parse(await getJson(`${server.httpUrl}/status`)),
+      () => getStatus(server.httpUrl),
       (candidate) => candidate.cluster.connected && candidate.cluster.leader !== null,
       5000,
       'Redis connected again, with a leader',

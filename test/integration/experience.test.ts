@@ -1,13 +1,11 @@
-import { type ExperienceStatus, type Status, statusHistorySchema, statusSchema } from '@meetopia/protocol';
+import { type ExperienceStatus, type Status, statusHistorySchema } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
-import { getJson } from '../helpers/serverProcess.js';
+import { getStatus } from '../helpers/serverProcess.js';
 import { waitFor } from '../helpers/wait.js';
 import { ErrorReply, TestClient } from '../helpers/wsClient.js';
 
-async function status(server: TestServer): Promise<Status> {
-  return statusSchema.parse(await getJson(`${server.httpUrl}/status`));
-}
+const status = (server: TestServer): Promise<Status> => getStatus(server.httpUrl);
 
 async function experience(server: TestServer): Promise<ExperienceStatus['last5m']> {
   return (await status(server)).experience.last5m;

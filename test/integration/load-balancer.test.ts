@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { type Status, statusSchema } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NginxServer } from '../helpers/nginx.js';
 import { RedisServer } from '../helpers/redisServer.js';
-import { getJson, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
+import { getStatus, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
 import { TestClient } from '../helpers/wsClient.js';
 
 const example = join(import.meta.dirname, '../../deploy/nginx/meetopia-cluster.conf');
@@ -19,8 +18,7 @@ describe('nginx in front of two instances (the deploy/nginx example)', () => {
   let nginx: NginxServer;
   const clients: TestClient[] = [];
 
-  const sessionsOf = async (server: ServerProcess): Promise<number> =>
-    statusSchema.parse(await getJson<Status>(`${server.url}/status`)).connections.active;
+  const sessionsOf = async (server: ServerProcess): Promise<number> => (await getStatus(server.url)).connections.active;
   /** A user whose connections come from `address` (a loopback address of their own), through nginx. */
   async function user(address: string, resumeToken?: string): Promise<TestClient> {
     const client = await TestClient.join(`${nginx.url.replace('http', 'ws')}/ws`, resumeToken, {

@@ -1,6 +1,7 @@
-import { type Preferences, type Status, statusSchema } from '@meetopia/protocol';
+import type { Preferences, Status } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
+import { getStatus } from '../helpers/serverProcess.js';
 import { localStore, redisStore, type StoreVariant, startRedis, stopRedis } from '../helpers/storeVariants.js';
 import { TestClient } from '../helpers/wsClient.js';
 
@@ -43,7 +44,7 @@ describe.each([localStore, redisStore()])(
     }
 
     async function status(): Promise<Status> {
-      return statusSchema.parse(await (await fetch(`${server.httpUrl}/status`)).json());
+      return getStatus(server.httpUrl);
     }
 
     beforeAll(async () => {

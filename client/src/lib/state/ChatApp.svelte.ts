@@ -511,6 +511,9 @@ export class ChatApp {
     void this.media.firstDecodedFrame(track.id).then((at) => {
       if (at === null || this.pairId !== pairId) return;
       this.#sendExperience(this.#experience.firstFrame(pairId, at));
+      // The call's media path is known now; a call shorter than the report interval (one
+      // Next away) would otherwise never say whether it went through TURN.
+      this.#sendQualityReport();
     });
   }
 
@@ -620,13 +623,15 @@ export class ChatApp {
 
   #startQualityReports(intervalMs: number): void {
     clearInterval(this.#qualityTimer);
-    this.#qualityTimer = setInterval(() => {
-      if (this.connection !== 'open') return;
-      void this.media
-        .qualityReport()
-        .then((report) => this.signal.request('qualityReport', { report }))
-        .catch(() => {});
-    }, intervalMs);
+    this.#qualityTimer = setInterval(() => this.#sendQualityReport(), intervalMs);
+  }
+
+  #sendQualityReport(): void {
+    if (this.connection !== 'open') return;
+    void this.media
+      .qualityReport()
+      .then((report) => this.signal.request('qualityReport', { report }))
+      .catch(() => {});
   }
 
   #report(error: unknown): void {
