@@ -133,23 +133,36 @@ describe('Matcher', () => {
       expect(round()).toEqual(['text3+video']);
     });
 
-    it('keeps two poor links apart while others wait: a third user takes one of them', () => {
+    it('keeps two poor links apart while others wait: the longest-waiting poor link gets the good one', () => {
       const { join, round, advance } = setup();
       join('poor1', { network: 'poor' });
-      join('poor2', { network: 'poor' });
-      expect(round()).toEqual([]);
       advance(10);
+      join('poor2', { network: 'poor' });
       join('good', { network: 'good' });
       expect(round()).toEqual(['good+poor1']);
+      // Nobody else for poor2 now: it waits for the next user, whatever their link.
+      join('poor3', { network: 'poor' });
+      expect(round()).toEqual(['poor2+poor3']);
     });
 
-    it('pairs two poor links when nobody else comes within the limit', () => {
-      const { join, round, advance } = setup();
-      join('poor1', { network: 'poor' });
-      join('poor2', { network: 'poor' });
-      expect(round()).toEqual([]);
-      advance(LIMIT);
+    it('pairs two poor links at once when nobody else waits (they would have a poor call or none)', () => {
+      const { join, round } = setup();
+      join('poor1', { network: 'poor', relayed: true });
+      join('poor2', { network: 'poor', relayed: true });
       expect(round()).toEqual(['poor1+poor2']);
+    });
+
+    it('two poor links with nothing else in common still need what a picky user asked for', () => {
+      const { join, round, advance } = setup();
+      join('poorJazz', { network: 'poor', interests: ['jazz'] });
+      join('poorChess', { network: 'poor', interests: ['chess'] });
+      join('poorJazz2', { network: 'poor', interests: ['jazz'] });
+      expect(round()).toEqual(['poorJazz+poorJazz2']);
+      advance(LIMIT / 2);
+      expect(round()).toEqual([]);
+      advance(LIMIT / 2);
+      join('plain', { network: 'poor' });
+      expect(round()).toEqual(['plain+poorChess']);
     });
 
     it('never pairs blocked users, even when they are the only two waiting for a long time', () => {

@@ -15,7 +15,7 @@ export type RelaxationOptions = {
   strongScore: number;
   /** Minimum score once the search has widened. */
   widerScore: number;
-  /** Minimum score of a user who asked for nothing (keeps two poor links apart while others wait). */
+  /** Minimum score of a user who asked for nothing. */
   openScore: number;
 };
 
@@ -63,7 +63,8 @@ export function meetsAsk(ticket: MatchTicket, other: MatchTicket, scored: Scored
  * Whether two waiting users may be paired at these stages: the score meets what both accept
  * (and a strong-stage user gets something they asked for), or one of them has waited past the
  * limit (then anyone allowed will do, whoever the other is: nobody who could be paired waits
- * longer than the limit plus one round).
+ * longer than the limit plus one round). The link penalty does not count here: two poor links
+ * are kept apart only by ranking, when either has a better candidate ("while others wait").
  */
 export function acceptable(
   scored: ScoredPair,
@@ -74,5 +75,6 @@ export function acceptable(
   if (a.stage === 'anyone' || b.stage === 'anyone') return true;
   if (a.stage === 'strong' && !meetsAsk(a.ticket, b.ticket, scored)) return false;
   if (b.stage === 'strong' && !meetsAsk(b.ticket, a.ticket, scored)) return false;
-  return scored.score >= Math.max(minScore(a.ticket, a.stage, options), minScore(b.ticket, b.stage, options));
+  const judged = scored.score - scored.linkPenalty;
+  return judged >= Math.max(minScore(a.ticket, a.stage, options), minScore(b.ticket, b.stage, options));
 }

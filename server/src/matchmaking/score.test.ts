@@ -97,10 +97,20 @@ describe('relaxation', () => {
   it('accepts a pair when the score meets both users, or when either has waited past the limit', () => {
     const picky = { ticket: user({ interests: ['jazz'] }), stage: 'strong' as const };
     const open = { ticket: user({}), stage: 'wider' as const };
-    const jazz = { sharedInterests: ['jazz'], sameCountry: null };
+    const jazz = { sharedInterests: ['jazz'], sameCountry: null, linkPenalty: 0 };
     expect(acceptable({ ...jazz, score: options.strongScore - 1 }, picky, open, options)).toBe(false);
     expect(acceptable({ ...jazz, score: options.strongScore }, picky, open, options)).toBe(true);
     expect(acceptable({ ...jazz, score: -100 }, { ...open, stage: 'anyone' }, picky, options)).toBe(true);
+  });
+
+  it('judges what a user accepts without the link penalty, which only ranks candidates', () => {
+    const open = { ticket: user({ network: 'poor' }), stage: 'wider' as const };
+    const scored = scorePair(open.ticket, open.ticket);
+    expect(scored.linkPenalty).toBe(WEIGHTS.bothPoor);
+    expect(scored.score).toBeLessThan(options.openScore);
+    expect(acceptable(scored, open, open, options)).toBe(true);
+    // Without the penalty the same score is refused: the penalty is what is set aside.
+    expect(acceptable({ ...scored, linkPenalty: 0 }, open, open, options)).toBe(false);
   });
 
   it('gives a strong-stage user only a match with something they asked for, whatever the score', () => {
@@ -110,11 +120,22 @@ describe('relaxation', () => {
     };
     const open = { ticket: user({}), stage: 'wider' as const };
     const high = options.strongScore + 40;
-    expect(acceptable({ score: high, sharedInterests: [], sameCountry: null }, picky, open, options)).toBe(false);
-    expect(acceptable({ score: high, sharedInterests: [], sameCountry: 'DE' }, picky, open, options)).toBe(true);
-    expect(acceptable({ score: high, sharedInterests: ['jazz'], sameCountry: null }, open, picky, options)).toBe(true);
     expect(
-      acceptable({ score: high, sharedInterests: [], sameCountry: null }, { ...picky, stage: 'wider' }, open, options),
+      acceptable({ score: high, linkPenalty: 0, sharedInterests: [], sameCountry: null }, picky, open, options),
+    ).toBe(false);
+    expect(
+      acceptable({ score: high, linkPenalty: 0, sharedInterests: [], sameCountry: 'DE' }, picky, open, options),
+    ).toBe(true);
+    expect(
+      acceptable({ score: high, linkPenalty: 0, sharedInterests: ['jazz'], sameCountry: null }, open, picky, options),
+    ).toBe(true);
+    expect(
+      acceptable(
+        { score: high, linkPenalty: 0, sharedInterests: [], sameCountry: null },
+        { ...picky, stage: 'wider' },
+        open,
+        options,
+      ),
     ).toBe(true);
   });
 });

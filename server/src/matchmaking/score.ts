@@ -67,9 +67,12 @@ export const WEIGHTS = {
   bothTextOnly: 25,
   /** Two good links. */
   bothGood: 10,
-  /** Two poor links together make a poor call: avoided while others wait. */
+  /**
+   * Two poor links together make a poor call: avoided while others wait. A link penalty ranks
+   * the pair below others but never keeps apart two users who have nobody better.
+   */
   bothPoor: -40,
-  /** Two relayed users: both legs through TURN. */
+  /** Two relayed users, both legs through TURN: a link penalty too. */
   bothRelayed: -10,
   /** Someone on their first match of the session. */
   newcomer: 10,
@@ -86,6 +89,11 @@ export const OPTIMAL_SCORE = 100;
 
 export type ScoredPair = {
   score: number;
+  /**
+   * The part of `score` from the two links (two poor, two relayed; 0 or less): it ranks the
+   * pair among a user's candidates, but what a user accepts is judged without it.
+   */
+  linkPenalty: number;
   /** Interests both listed. */
   sharedInterests: readonly string[];
   /** Both from this country (null when not, or unknown). */
@@ -94,6 +102,15 @@ export type ScoredPair = {
 
 /** Scores a candidate pair. Pure, symmetric, cheap (called for many candidates per round). */
 export function scorePair(a: MatchTicket, b: MatchTicket): ScoredPair {
+  return scorePairInto(a, b, { score: 0, linkPenalty: 0, sharedInterests: NONE, sameCountry: null });
+}
+
+/**
+ * `scorePair`, written into `out` (returned): the matcher judges thousands of candidates a round
+ * and keeps only the best, so it scores them all into one object instead of allocating one
+ * each (fewer garbage-collector pauses in its rounds).
+ */
+export function scorePairInto(a: MatchTicket, b: MatchTicket, out: ScoredPair): ScoredPair {
   let score = 0;
 
   // Most candidates share nothing: no array is allocated for them.
@@ -120,9 +137,11 @@ export function scorePair(a: MatchTicket, b: MatchTicket): ScoredPair {
   else if (a.textOnly || b.textOnly) score += WEIGHTS.textOnlyWithVideo;
   if (a.textOnly && b.textOnly) score += WEIGHTS.bothTextOnly;
 
+  let linkPenalty = 0;
   if (a.network === 'good' && b.network === 'good') score += WEIGHTS.bothGood;
-  else if (a.network === 'poor' && b.network === 'poor') score += WEIGHTS.bothPoor;
-  if (a.relayed && b.relayed) score += WEIGHTS.bothRelayed;
+  else if (a.network === 'poor' && b.network === 'poor') linkPenalty += WEIGHTS.bothPoor;
+  if (a.relayed && b.relayed) linkPenalty += WEIGHTS.bothRelayed;
+  score += linkPenalty;
 
   if (a.newcomer || b.newcomer) score += WEIGHTS.newcomer;
 
@@ -132,7 +151,11 @@ export function scorePair(a: MatchTicket, b: MatchTicket): ScoredPair {
   if (a.location.instance !== undefined && a.location.instance === b.location.instance) score += WEIGHTS.sameInstance;
   if (a.location.region !== undefined && a.location.region === b.location.region) score += WEIGHTS.sameRegion;
 
-  return { score, sharedInterests, sameCountry };
+  out.score = score;
+  out.linkPenalty = linkPenalty;
+  out.sharedInterests = sharedInterests;
+  out.sameCountry = sameCountry;
+  return out;
 }
 
 function mediaOf(ticket: MatchTicket): MediaMode {
