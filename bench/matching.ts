@@ -19,6 +19,7 @@ const USERS = Number(process.argv.slice(2).find((arg) => !arg.startsWith('--')) 
 const HOUR_MS = 3_600_000;
 const TICK_MS = 100;
 const LIMIT_MS = 8000;
+const SKIP_COOLDOWN_MS = 10_000;
 
 /** A seeded generator (mulberry32): the same run every time. */
 function random(seed: number): () => number {
@@ -130,7 +131,7 @@ function matcherOn(clock: { now: number }, limitMs: number): Matcher {
     ...defaultRelaxation,
     recentPartners: 3,
     recentWindowMs: 600_000,
-    skipCooldownMs: 10_000,
+    skipCooldownMs: SKIP_COOLDOWN_MS,
     ...(process.env.ROUND_BUDGET ? { roundBudget: Number(process.env.ROUND_BUDGET) } : {}),
     ...(process.env.CANDIDATE_LIMIT ? { candidateLimit: Number(process.env.CANDIDATE_LIMIT) } : {}),
   });
@@ -145,6 +146,8 @@ type RunResult = {
   sameCountry: number;
   sameCountryAsked: number;
   askedCountry: number;
+  /** Users who waited past the limit plus one round while someone they may meet was waiting too. */
+  missed: number;
 };
 
 /**
@@ -170,7 +173,12 @@ function simulate(kind: 'smart' | 'fifo' | 'unlimited', seed: number): RunResult
     sameCountry: 0,
     sameCountryAsked: 0,
     askedCountry: 0,
+    missed: 0,
   };
+  /** When two last parted (a skip keeps them apart for the cooldown whatever happens). */
+  const partedAt = new Map<string, number>();
+  const mayMeet = (a: string, b: string) =>
+    (partedAt.get(`${a}|${b}`) ?? Number.NEGATIVE_INFINITY) <= clock.now - SKIP_COOLDOWN_MS;
 
   const enqueue = (person: Person, priority: boolean) => {
     if (clock.now >= person.leavesAt) return;
@@ -215,6 +223,8 @@ function simulate(kind: 'smart' | 'fifo' | 'unlimited', seed: number): RunResult
       if (talk.endsAt > clock.now) continue;
       talking.splice(i, 1);
       if (kind !== 'fifo') matcher.parted(`d:${talk.a}`, `d:${talk.b}`, { skipped: true });
+      partedAt.set(`${talk.a}|${talk.b}`, clock.now);
+      partedAt.set(`${talk.b}|${talk.a}`, clock.now);
       enqueue(byId.get(talk.a) as Person, true);
       enqueue(byId.get(talk.b) as Person, true);
     }
@@ -232,6 +242,15 @@ function simulate(kind: 'smart' | 'fifo' | 'unlimited', seed: number): RunResult
       }
     } else {
       for (const round of roundsDue(matcher, clock.now)) for (const pair of round.pairs) paired(pair.a, pair.b);
+      // The guarantee: nobody who could be paired waits past the limit plus one round.
+      for (const [id, since] of waitingSince) {
+        if (clock.now - since !== limitMs + TICK_MS) continue;
+        for (const other of waitingSince.keys()) {
+          if (other === id || !mayMeet(id, other)) continue;
+          result.missed += 1;
+          break;
+        }
+      }
     }
   }
   return result;
@@ -338,7 +357,7 @@ function simulation(): void {
   const ours = smart.sharedInterest / Math.max(1, smart.bothListed);
   console.log(`shared-interest share against the greedy best: ${((100 * ours) / best).toFixed(1)} %`);
   console.log(
-    `waits over the limit plus one round (${LIMIT_MS + TICK_MS} ms): ${smart.waits.filter((w) => w > LIMIT_MS + TICK_MS).length}`,
+    `waits over the limit plus one round (${LIMIT_MS + TICK_MS} ms): ${smart.waits.filter((w) => w > LIMIT_MS + TICK_MS).length}, of them with someone they may meet waiting too: ${smart.missed}`,
   );
 }
 // Garbage-collector pauses, to tell the matcher's own time from the heap's.
