@@ -7,8 +7,6 @@ import type { Page } from 'playwright-core';
 export async function clickToFirstRemoteFrame(page: Page, testId: string, timeoutMs = 20_000): Promise<number> {
   return page.evaluate(
     async ({ testId, timeoutMs }) => {
-      type App = { media: { recvTransport?: { getStats(): Promise<RTCStatsReport> } } };
-      const app = (window as unknown as { meetopia: App }).meetopia;
       const video = document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]');
       // No named inner functions here: tsx would wrap them in a helper the page does not have.
       const before = video?.srcObject instanceof MediaStream ? video.srcObject.getVideoTracks()[0]?.id : undefined;
@@ -18,17 +16,18 @@ export async function clickToFirstRemoteFrame(page: Page, testId: string, timeou
       button.click();
       for (;;) {
         const track = video.srcObject instanceof MediaStream ? video.srcObject.getVideoTracks()[0] : undefined;
-        if (track && track.id !== before) {
-          const stats = await app.media.recvTransport?.getStats();
-          for (const stat of stats?.values() ?? []) {
-            if (stat.type === 'inbound-rtp' && stat.trackIdentifier === track.id && (stat.framesDecoded ?? 0) > 0) {
-              return performance.now() - started;
-            }
-          }
-        }
-        if (performance.now() - started > timeoutMs) throw new Error(`no new remote frame after ${testId}`);
+        if (track && track.id !== before) break;
+        if (performance.now() - started > timeoutMs) throw new Error(`no new remote track after ${testId}`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
+      // The first frame of the new track the page presents (no stats polling: getStats loads the browser).
+      const shown = await Promise.race([
+        new Promise<number>((resolve) => video.requestVideoFrameCallback((now) => resolve(now))),
+        new Promise<number>((_, reject) =>
+          setTimeout(() => reject(new Error(`no new remote frame after ${testId}`)), timeoutMs),
+        ),
+      ]);
+      return shown - started;
     },
     { testId, timeoutMs },
   );
