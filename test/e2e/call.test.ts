@@ -213,6 +213,36 @@ describe('strangers in Chromium, through the SFU', () => {
     await alice.getByTestId('notice').filter({ hasText: 'Stranger left' }).waitFor();
   });
 
+  it('a partner who leaves at once leaves no dead video behind: the next partner is seen', async () => {
+    // (The earlier users may be waiting: out of the way. Run alone, there are none.)
+    for (const page of [alice, bob, carol]) if (page) await stopIfActive(page);
+    const [slow, quick, third] = await Promise.all([1, 2, 3].map(() => openUser(browser, server.url)));
+    if (!slow || !quick || !third) throw new Error('pages');
+    for (const page of [slow, quick, third]) await waitForStatus(page, 'connected');
+    // A slow device: it works through the partner's consumers one at a time, slowly…
+    const cdp = await slow.context().newCDPSession(slow);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 8 });
+    await slow.getByTestId('start').click();
+    await waitForStatus(slow, 'waiting');
+    await quick.getByTestId('start').click();
+    await waitForStatus(quick, 'matched');
+    // …so it hears that this partner left before it has created their consumers.
+    await quick.getByTestId('stop').click();
+    await slow.getByTestId('notice').filter({ hasText: 'Stranger left' }).waitFor();
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    await third.getByTestId('start').click();
+    await waitForStatus(slow, 'matched');
+    await waitForStatus(third, 'matched');
+    // The page shows the new partner's video, not a dead track of the one who left.
+    await waitForRemoteFrames(slow);
+    const videoTracks = await slow.evaluate(() => {
+      const video = document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]');
+      return video?.srcObject instanceof MediaStream ? video.srcObject.getVideoTracks().length : 0;
+    });
+    expect(videoTracks).toBe(1);
+    for (const page of [slow, quick, third]) await page.context().close();
+  });
+
   it('fits a phone-sized screen', async () => {
     const context = await browser.newContext({
       viewport: { width: 375, height: 667 },

@@ -33,6 +33,8 @@ type Direction = 'send' | 'recv';
 const HEALTH_CHECK_MS = 500;
 /** A publishing transport that has received nothing for this long is stalled. */
 const STALL_AFTER_MS = 2000;
+/** Closed-before-created consumer ids remembered at most (a few per partner are expected). */
+const MAX_CLOSED_EARLY = 32;
 
 /**
  * mediasoup-client side of a user's media: device, one send and one receive transport kept
@@ -47,6 +49,8 @@ export class MediaSession {
   readonly #transports = new Map<Direction, Transport>();
   readonly #producers = new Map<MediaKind, Producer>();
   readonly #consumers = new Map<string, Consumer>();
+  /** Consumers the server closed before this page had created them (see `closeConsumer`). */
+  readonly #closedEarly = new Set<string>();
   #localStream: MediaStream | null = null;
   #simulcast: SimulcastConfig | null = null;
   #iceServers: IceServer[] = [];
@@ -216,13 +220,32 @@ export class MediaSession {
   }
 
   consume(notification: NotificationOf<'newConsumer'>): Promise<void> {
+    const id = notification.consumerId;
     return this.#serial(async () => {
-      if (!this.#consumers.has(notification.consumerId)) await this.#consume(notification);
+      // The server closed it while it waited its turn (the partner pressed Next at once).
+      if (this.#closedEarly.delete(id)) return;
+      if (!this.#consumers.has(id)) await this.#consume(notification);
+      // …or while it was being created.
+      if (this.#closedEarly.delete(id)) this.#dropConsumer(id);
       this.#publishRemote();
     });
   }
 
+  /**
+   * The server closed a consumer. One not created yet (its `consume` still queued or under way)
+   * is remembered, so that it is never created: it would stay in the remote stream as a dead
+   * track, and the page would show it instead of the next partner's video.
+   */
   closeConsumer(consumerId: string): void {
+    if (!this.#consumers.has(consumerId)) {
+      this.#closedEarly.add(consumerId);
+      // Ids of consumers this page never heard of must not pile up.
+      for (const oldest of this.#closedEarly) {
+        if (this.#closedEarly.size <= MAX_CLOSED_EARLY) break;
+        this.#closedEarly.delete(oldest);
+      }
+      return;
+    }
     this.#dropConsumer(consumerId);
     this.#publishRemote();
   }
@@ -230,6 +253,7 @@ export class MediaSession {
   /** The server lost our transports (worker failure): forget everything but the device. */
   reset(): void {
     for (const id of [...this.#consumers.keys()]) this.#dropConsumer(id);
+    this.#closedEarly.clear();
     for (const producer of this.#producers.values()) producer.close();
     this.#producers.clear();
     for (const direction of [...this.#transports.keys()]) this.#closeTransport(direction);
