@@ -220,13 +220,8 @@ export class MediaSession {
   }
 
   consume(notification: NotificationOf<'newConsumer'>): Promise<void> {
-    const id = notification.consumerId;
     return this.#serial(async () => {
-      // The server closed it while it waited its turn (the partner pressed Next at once).
-      if (this.#closedEarly.delete(id)) return;
-      if (!this.#consumers.has(id)) await this.#consume(notification);
-      // …or while it was being created.
-      if (this.#closedEarly.delete(id)) this.#dropConsumer(id);
+      if (!this.#consumers.has(notification.consumerId)) await this.#consume(notification);
       this.#publishRemote();
     });
   }
@@ -410,13 +405,19 @@ export class MediaSession {
 
   async #consume(notification: NotificationOf<'newConsumer'>): Promise<void> {
     const transport = this.recvTransport;
-    if (!transport) return;
+    // The server closed it while it waited its turn (the partner pressed Next at once).
+    if (!transport || this.#closedEarly.delete(notification.consumerId)) return;
     const consumer = await transport.consume({
       id: notification.consumerId,
       producerId: notification.producerId,
       kind: notification.kind,
       rtpParameters: notification.rtpParameters,
     });
+    // …or while it was being created.
+    if (this.#closedEarly.delete(consumer.id)) {
+      consumer.close();
+      return;
+    }
     this.#consumers.set(consumer.id, consumer);
     // Not awaited: the next consumer (audio and video arrive together) need not wait for this round trip.
     void this.#signal.request('resumeConsumer', { consumerId: consumer.id }).catch(() => {});
