@@ -331,22 +331,22 @@ export class Matcher {
     }
   }
 
-  #consider(id: string, state: PartnerSearch): void {
+  #consider(id: string, search: PartnerSearch): void {
     const other = this.#entries.get(id);
-    if (!other || other === state.chooser || other.visitedBy === state.id) return;
-    other.visitedBy = state.id;
+    if (!other || other === search.chooser || other.visitedBy === search.id) return;
+    other.visitedBy = search.id;
     this.#judged += 1;
-    const { ticket } = state.chooser;
-    if (!allowed(ticket, state.recent, other.ticket, state.now, state.allowRecent)) return;
+    const { ticket } = search.chooser;
+    if (!allowed(ticket, search.recent, other.ticket, search.now, search.allowRecent)) return;
     const scored = scorePairInto(ticket, other.ticket, this.#scored);
-    if (!acceptable(scored, state.chooser, other, this.#options)) return;
-    const { best } = state;
+    if (!acceptable(scored, search.chooser, other, this.#options)) return;
+    const { best } = search;
     if (
       best === null ||
       scored.score > best.scored.score ||
       (scored.score === best.scored.score && other.ticket.since < best.entry.ticket.since)
     ) {
-      state.best = { entry: other, scored: { ...scored } };
+      search.best = { entry: other, scored: { ...scored } };
     }
   }
 
