@@ -19,6 +19,8 @@ import { QualityMonitor } from './quality/QualityMonitor.js';
 import { FloodLimits } from './safety/FloodLimits.js';
 import { Safety } from './safety/Safety.js';
 import { SessionService } from './session/SessionService.js';
+import { SessionSync } from './session/SessionSync.js';
+import { InstancePipes } from './sfu/InstancePipes.js';
 import { LayerAdaptation } from './sfu/LayerAdaptation.js';
 import { ProducerPipes } from './sfu/ProducerPipes.js';
 import { WorkerPool } from './sfu/WorkerPool.js';
@@ -84,7 +86,8 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     reload.catch((error: unknown) => logger.warn({ err: error, setting: name }, 'reloading a shared setting failed'));
   });
   const turn = new TurnCredentials(config.turn, now);
-  const quality = new QualityMonitor();
+  // A partner on another instance hears of a new quality class through the lobby.
+  const quality = new QualityMonitor({ onChanged: (session) => lobby?.relayState(session) });
   const metrics = new Metrics();
   const experience = new ExperienceTracker({ now, registry: metrics.registry });
   pool.on('workerDied', () => metrics.recordWorkerDeath());
@@ -97,7 +100,39 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     onChange: (change) => metrics.recordLayerChange(change),
   });
   const pipes = new ProducerPipes({ portRange: config.media.pipePortRange, idleMs: config.media.pipeIdleMs });
+  // With a shared store, a pair's two users may sit on different instances: media is piped between them.
+  const instancePipes = stores.relay
+    ? new InstancePipes({
+        relay: stores.relay,
+        pipes,
+        listen: {
+          ip: config.media.instancePipe.listenIp,
+          announcedAddress: config.media.instancePipe.announcedAddress,
+          portRange: config.media.pipePortRange,
+        },
+        findProducer: (id) => {
+          for (const session of registry.sessions?.sessions ?? []) {
+            const producer = session.media.producers.find((candidate) => candidate.id === id);
+            if (producer) return { producer, router: session.media.router };
+          }
+          return undefined;
+        },
+        logger: logger.child({ component: 'pipes' }),
+      })
+    : undefined;
   const matchStats = new MatchStats({ now });
+  // With a shared store, sessions are written there for another instance to take over.
+  const sync =
+    stores.sessions && stores.relay
+      ? new SessionSync({
+          store: stores.sessions,
+          instance: stores.relay.self,
+          // The standby window, and a minute for an instance that died to be noticed.
+          ttlMs: config.session.maxStandbyMs + 60_000,
+          logger: logger.child({ component: 'sessions' }),
+          sessions: () => registry.sessions?.sessions ?? [],
+        })
+      : undefined;
   const flood = new FloodLimits({ skipsPerWindow: config.skipsPer10Seconds, skipWindowMs: 10_000 });
   lobby = new Lobby({
     now,
@@ -105,6 +140,17 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     safety,
     logger: logger.child({ component: 'lobby' }),
     ...(stores.place ? { place: stores.place } : {}),
+    ...(stores.relay && instancePipes && stores.sessions
+      ? {
+          cluster: {
+            relay: stores.relay,
+            pipes: instancePipes,
+            sessions: stores.sessions,
+            holdMs: config.session.maxStandbyMs,
+          },
+        }
+      : {}),
+    onChanged: (session) => sync?.changed(session),
     createQueue: (events) =>
       stores.createQueue({
         ...events,
@@ -116,14 +162,20 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
         skipCooldownMs: config.rematchCooldownMs,
         onRound: (ms) => metrics.recordMatchRound(ms),
       }),
+    sessionsById: (id) => registry.sessions?.byId(id),
     sessionsOf: (keys) =>
       [...(registry.sessions?.sessions ?? [])].filter((session) =>
         session.identity.keys.some((key) => keys.includes(key)),
       ),
     reportAfterMs: REPORT_AFTER_MS,
     onVideoConsumer: (consumer, receiver, producer) => adaptation.track(consumer, receiver, producer),
-    onMatched: (pair, waitedMs, match) => {
-      experience.matched(pair);
+    onMatched: (pair, waitedMs, match, sides) => {
+      experience.matched(
+        pair.id,
+        sides.local.map((session) => session.id),
+        sides.counted,
+      );
+      if (!sides.counted) return;
       const summary = {
         score: match.scored.score,
         sharedInterest: match.scored.sharedInterests.length > 0,
@@ -138,6 +190,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
     },
   });
   const sessions = new SessionService({
+    ...(sync && stores.relay ? { cluster: { sync, relay: stores.relay } } : {}),
     config,
     pool,
     lobby,
@@ -214,6 +267,7 @@ export async function startMeetopia(config: Config, logger: Logger): Promise<Run
       adaptation.close();
       server.close();
       await sessions.shutdown(config.shutdownGraceMs);
+      instancePipes?.close();
       pipes.close();
       server.closeAllConnections();
       await pool.close();

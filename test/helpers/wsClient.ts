@@ -86,6 +86,18 @@ export class TestClient {
     return client;
   }
 
+  /**
+   * Gives this client media as a page would have it: the router's capabilities set, a receive
+   * and a send transport; returns the send transport's id (no packets flow).
+   */
+  async prepareMedia(): Promise<string> {
+    const capabilities = this.hello?.routerRtpCapabilities;
+    if (!capabilities) throw new Error('no hello');
+    await this.request('setRtpCapabilities', { rtpCapabilities: capabilities });
+    await this.request('createTransport', { direction: 'recv' });
+    return (await this.request('createTransport', { direction: 'send' })).id;
+  }
+
   request<Type extends RequestType>(type: Type, params: ParamsOf<Type>): Promise<ResultOf<Type>> {
     return this.#requests.send(this.ws, type, params);
   }

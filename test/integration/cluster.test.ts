@@ -1,6 +1,7 @@
 import { bansResponseSchema, safetySettingsSchema, simulcastConfigSchema } from '@meetopia/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminRequest } from '../helpers/adminApi.js';
+import { opusParameters, vp8SimulcastParameters } from '../helpers/fakeMedia.js';
 import { startTestServer, type TestServer } from '../helpers/inProcessServer.js';
 import { RedisServer } from '../helpers/redisServer.js';
 import { getStatus, type ServerProcess, startServerProcess } from '../helpers/serverProcess.js';
@@ -12,8 +13,8 @@ const ADMIN_TOKEN = 'cluster-test-admin-token-1234';
 
 /**
  * Several instances sharing one real Redis: one queue with one matcher at a time, one set of
- * safety data, a cluster view in every /status. (Pairs form among users of one instance until
- * media can be piped between instances.)
+ * safety data, a cluster view in every /status, and pairs across instances (messages relayed
+ * through Redis, media piped between the instances' routers).
  */
 describe('instances sharing Redis', () => {
   let redis: RedisServer;
@@ -81,6 +82,213 @@ describe('instances sharing Redis', () => {
     expect((await b.next('chat')).message.text).toBe('hello across the queue');
     // Through Redis and another process, yet well under a second on loopback.
     expect(elapsed).toBeLessThan(1000);
+  });
+
+  it("users of different instances are matched, get each other's media through a pipe, chat, see each other's state, and resume", async () => {
+    const a = await user(first.url, '192.0.2.21');
+    const b = await user(second.httpUrl, '192.0.2.22');
+    const video = await a.request('produce', {
+      transportId: await a.prepareMedia(),
+      kind: 'video',
+      rtpParameters: vp8SimulcastParameters('a'),
+    });
+    const audio = await b.request('produce', {
+      transportId: await b.prepareMedia(),
+      kind: 'audio',
+      rtpParameters: opusParameters('b'),
+    });
+    await a.request('start', {});
+    await b.request('start', {});
+    const [ma, mb] = await Promise.all([a.next('matched'), b.next('matched')]);
+    expect(mb.pairId).toBe(ma.pairId);
+    // Each consumes the other's producer, piped in from the other instance under the same id.
+    expect(await b.next('newConsumer')).toMatchObject({ producerId: video.producerId, kind: 'video' });
+    expect(await a.next('newConsumer')).toMatchObject({ producerId: audio.producerId, kind: 'audio' });
+
+    await a.request('chat', { pairId: ma.pairId, text: 'from the first', clientMessageId: 'a1' });
+    expect((await b.next('chat')).message).toMatchObject({ from: 'peer', text: 'from the first' });
+    await b.request('chat', { pairId: mb.pairId, text: 'from the second', clientMessageId: 'b1' });
+    expect((await a.next('chat')).message).toMatchObject({ from: 'peer', text: 'from the second' });
+    await b.request('setTrackEnabled', { kind: 'audio', enabled: false });
+    expect(await a.next('peerTracks')).toEqual({ type: 'peerTracks', micMuted: true, cameraOff: false });
+
+    // B's socket drops and comes back: A sees it away and back; B resumes the same conversation.
+    b.ws.terminate();
+    expect(await a.next('peerConnection')).toMatchObject({ connected: false });
+    const back = await TestClient.join(second.wsUrl, b.hello?.resumeToken, {
+      headers: { 'x-forwarded-for': '192.0.2.22' },
+    });
+    clients.push(back);
+    expect(back.hello?.snapshot).toMatchObject({
+      phase: 'paired',
+      pairId: ma.pairId,
+      peer: { connected: true, micMuted: false },
+      chat: [
+        { from: 'peer', text: 'from the first' },
+        { from: 'me', text: 'from the second' },
+      ],
+    });
+    expect(await a.next('peerConnection')).toMatchObject({ connected: true });
+
+    // A moves on: B hears it, its piped consumer closes, and both wait again.
+    await a.request('next', {});
+    expect((await back.next('unmatched')).reason).toBe('peer-skipped');
+    expect(await back.next('waiting')).toMatchObject({ type: 'waiting' });
+    expect((await a.next('unmatched')).reason).toBe('you-skipped');
+  });
+
+  it("a user whose partner's instance dies (kill -9) sees them away, then, when they never come back, timed out", async () => {
+    // Their own instances, with a short standby window.
+    const short = { ...env(), MAX_STANDBY_MS: '3000' };
+    const doomed = await startServerProcess('cluster-doomed', { ...short, INSTANCE_ID: 'doomed' });
+    const survivor = await startServerProcess('cluster-survivor', { ...short, INSTANCE_ID: 'survivor' });
+    try {
+      const a = await user(doomed.url, '192.0.2.23');
+      const b = await user(survivor.url, '192.0.2.24');
+      await a.request('start', {});
+      await b.request('start', {});
+      const [ma, mb] = await Promise.all([a.next('matched'), b.next('matched')]);
+      expect(mb.pairId).toBe(ma.pairId);
+      // A conversation under way (a pair whose instance died before it could say so is not held).
+      await a.request('chat', { pairId: ma.pairId, text: 'hello', clientMessageId: 'h1' });
+      await b.next('chat');
+      await doomed.stop('SIGKILL');
+      const killedAt = performance.now();
+      // Heartbeats stop counting after 6 s; pairs are checked every 2 s.
+      expect(await b.next('peerConnection', 10_000)).toMatchObject({ connected: false });
+      expect(performance.now() - killedAt).toBeLessThan(9000);
+      expect((await b.next('unmatched', 6000)).reason).toBe('peer-timeout');
+      expect(performance.now() - killedAt).toBeGreaterThan(6000 + 3000 - 500);
+      expect(await b.next('waiting')).toMatchObject({ type: 'waiting' });
+      await b.request('stop', {});
+    } finally {
+      await doomed.stop('SIGKILL');
+      await survivor.stop('SIGKILL');
+    }
+  });
+
+  describe('a session outlives its instance', () => {
+    const join = async (url: string, address: string, token?: string) => {
+      const client = await TestClient.join(`${url.replace('http', 'ws')}/ws`, token, {
+        headers: { 'x-forwarded-for': address },
+      });
+      clients.push(client);
+      return client;
+    };
+
+    it('killed (-9): the page resumes on another instance with the same partner and chat, and media flows again', async () => {
+      const doomed = await startServerProcess('cluster-doomed-kill', { ...env(), INSTANCE_ID: 'doomed-kill' });
+      try {
+        const a = await join(doomed.url, '192.0.2.31');
+        const b = await join(first.url, '192.0.2.32');
+        await b.request('produce', {
+          transportId: await b.prepareMedia(),
+          kind: 'video',
+          rtpParameters: vp8SimulcastParameters('b'),
+        });
+        await a.request('start', {});
+        await b.request('start', {});
+        const [matched, matchedB] = await Promise.all([a.next('matched'), b.next('matched')]);
+        expect(matchedB.pairId).toBe(matched.pairId);
+        await a.request('chat', { pairId: matched.pairId, text: 'before the crash', clientMessageId: 'k1' });
+        await b.next('chat');
+        // A change reaches Redis within a turn of the event loop; a crash within it loses it.
+        await sleep(100);
+        await doomed.stop('SIGKILL');
+
+        const back = await join(second.httpUrl, '192.0.2.31', a.hello?.resumeToken);
+        expect(back.hello).toMatchObject({ resumed: true, sessionId: a.hello?.sessionId });
+        expect(back.hello?.snapshot).toMatchObject({
+          phase: 'paired',
+          pairId: matched.pairId,
+          chat: [{ from: 'me', text: 'before the crash' }],
+          transports: { send: null, recv: null },
+        });
+        // Its page makes new transports here and gets the partner's video piped from the first instance.
+        const video = await back.request('produce', {
+          transportId: await back.prepareMedia(),
+          kind: 'video',
+          rtpParameters: vp8SimulcastParameters('a'),
+        });
+        expect((await back.next('newConsumer')).kind).toBe('video');
+        expect((await b.next('newConsumer')).producerId).toBe(video.producerId);
+        await back.request('chat', { pairId: matched.pairId, text: 'after the crash', clientMessageId: 'k2' });
+        expect((await b.next('chat')).message.text).toBe('after the crash');
+        await b.request('chat', { pairId: matched.pairId, text: 'welcome back', clientMessageId: 'k3' });
+        expect((await back.next('chat')).message.text).toBe('welcome back');
+        expect(b.messages.some((message) => message.type === 'unmatched')).toBe(false);
+      } finally {
+        await doomed.stop('SIGKILL');
+      }
+    });
+
+    it('killed (-9) with both users on it: each resumes on a different instance, still together', async () => {
+      const doomed = await startServerProcess('cluster-doomed-both', { ...env(), INSTANCE_ID: 'doomed-both' });
+      try {
+        const a = await join(doomed.url, '192.0.2.33');
+        const b = await join(doomed.url, '192.0.2.34');
+        await a.request('start', {});
+        await b.request('start', {});
+        const [matched, matchedB] = await Promise.all([a.next('matched'), b.next('matched')]);
+        expect(matchedB.pairId).toBe(matched.pairId);
+        await a.request('chat', { pairId: matched.pairId, text: 'same instance', clientMessageId: 'd1' });
+        await b.next('chat');
+        // A change reaches Redis within a turn of the event loop; a crash within it loses it.
+        await sleep(100);
+        await doomed.stop('SIGKILL');
+
+        const backA = await join(first.url, '192.0.2.33', a.hello?.resumeToken);
+        // A's partner has not come back yet: A sees them away.
+        expect(backA.hello?.snapshot).toMatchObject({
+          phase: 'paired',
+          pairId: matched.pairId,
+          peer: { connected: false },
+        });
+        const backB = await join(second.httpUrl, '192.0.2.34', b.hello?.resumeToken);
+        expect(backB.hello?.snapshot).toMatchObject({
+          phase: 'paired',
+          pairId: matched.pairId,
+          peer: { connected: true },
+          chat: [{ from: 'peer', text: 'same instance' }],
+        });
+        expect(await backA.next('peerConnection')).toMatchObject({ connected: true });
+        await backA.request('chat', { pairId: matched.pairId, text: 'found you', clientMessageId: 'd2' });
+        expect((await backB.next('chat')).message).toMatchObject({ from: 'peer', text: 'found you' });
+      } finally {
+        await doomed.stop('SIGKILL');
+      }
+    });
+
+    it('stopped (SIGTERM): the page is handed over to another instance and nobody sees the partner leave', async () => {
+      const stopping = await startServerProcess('cluster-stopping', { ...env(), INSTANCE_ID: 'stopping' });
+      try {
+        const a = await join(stopping.url, '192.0.2.35');
+        const b = await join(second.httpUrl, '192.0.2.36');
+        await a.request('start', {});
+        await b.request('start', {});
+        const [matched, matchedB] = await Promise.all([a.next('matched'), b.next('matched')]);
+        expect(matchedB.pairId).toBe(matched.pairId);
+        await b.request('chat', { pairId: matched.pairId, text: 'before the restart', clientMessageId: 's1' });
+        await a.next('chat');
+        const stopped = stopping.stop('SIGTERM');
+        expect(await a.next('shutdown')).toMatchObject({ type: 'shutdown' });
+        expect(await b.next('peerConnection')).toMatchObject({ connected: false });
+        await stopped;
+
+        const back = await join(second.httpUrl, '192.0.2.35', a.hello?.resumeToken);
+        expect(back.hello?.snapshot).toMatchObject({
+          phase: 'paired',
+          pairId: matched.pairId,
+          chat: [{ from: 'peer', text: 'before the restart' }],
+        });
+        expect(await b.next('peerConnection')).toMatchObject({ connected: true });
+        await back.request('chat', { pairId: matched.pairId, text: 'still here', clientMessageId: 's2' });
+        expect((await b.next('chat')).message.text).toBe('still here');
+        expect(b.messages.some((message) => message.type === 'unmatched')).toBe(false);
+      } finally {
+        await stopping.stop('SIGKILL');
+      }
+    });
   });
 
   it('a ban made through one instance turns the user away at the other', async () => {

@@ -10,12 +10,7 @@ import { TestClient } from '../helpers/wsClient.js';
 /** A user whose send and receive transports exist and whose capabilities are known. */
 async function mediaUser(url: string): Promise<TestClient & { sendTransportId: string }> {
   const client = await TestClient.join(url);
-  const capabilities = client.hello?.routerRtpCapabilities;
-  if (!capabilities) throw new Error('no hello');
-  await client.request('setRtpCapabilities', { rtpCapabilities: capabilities });
-  await client.request('createTransport', { direction: 'recv' });
-  const send = await client.request('createTransport', { direction: 'send' });
-  return Object.assign(client, { sendTransportId: send.id });
+  return Object.assign(client, { sendTransportId: await client.prepareMedia() });
 }
 
 describe('media routing through mediasoup', () => {

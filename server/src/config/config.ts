@@ -58,6 +58,12 @@ const envSchema = z.object({
   WORKERS: integer(1, 64).optional(),
   /** How long a producer piped to another worker stays piped after its last use. */
   PIPE_IDLE_MS: integer(0, 3_600_000).default(120_000),
+  /**
+   * With REDIS_URL: where the pipe transports that carry media between instances listen (same
+   * port range), and the address other instances reach them on (needed when listening on all).
+   */
+  INSTANCE_PIPE_LISTEN_IP: ipAddress.default('127.0.0.1'),
+  INSTANCE_PIPE_ADDRESS: hostOrIp.optional(),
   MEDIASOUP_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
   MEDIASOUP_WORKER_BIN: z.string().optional(),
   MAX_CONNECTIONS_PER_IP: integer(1, 100_000).default(20),
@@ -133,6 +139,8 @@ export type Config = Readonly<{
     basePort: number;
     pipePortRange: Readonly<{ min: number; max: number }>;
     pipeIdleMs: number;
+    /** Pipes between instances: where they listen and the address the others use. */
+    instancePipe: Readonly<{ listenIp: string; announcedAddress: string | undefined }>;
     workers: number;
     logLevel: z.infer<typeof envSchema>['MEDIASOUP_LOG_LEVEL'];
     workerBin: string | undefined;
@@ -187,6 +195,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   const problems: string[] = [];
   if (e.PIPE_MIN_PORT > e.PIPE_MAX_PORT) problems.push('  PIPE_MIN_PORT: must not be greater than PIPE_MAX_PORT');
+  if ((e.INSTANCE_PIPE_LISTEN_IP === '0.0.0.0' || e.INSTANCE_PIPE_LISTEN_IP === '::') && !e.INSTANCE_PIPE_ADDRESS) {
+    problems.push('  INSTANCE_PIPE_ADDRESS: required when INSTANCE_PIPE_LISTEN_IP listens on every address');
+  }
   if (e.PING_TIMEOUT >= e.PING_INTERVAL) problems.push('  PING_TIMEOUT: must be shorter than PING_INTERVAL');
   if (e.TURN_URLS.length > 0 && e.TURN_SECRET === undefined) {
     problems.push('  TURN_SECRET: must be set when TURN_URLS is set (credentials are minted from it)');
@@ -212,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       basePort: e.MEDIA_PORT,
       pipePortRange: Object.freeze({ min: e.PIPE_MIN_PORT, max: e.PIPE_MAX_PORT }),
       pipeIdleMs: e.PIPE_IDLE_MS,
+      instancePipe: Object.freeze({ listenIp: e.INSTANCE_PIPE_LISTEN_IP, announcedAddress: e.INSTANCE_PIPE_ADDRESS }),
       workers,
       logLevel: e.MEDIASOUP_LOG_LEVEL,
       workerBin: e.MEDIASOUP_WORKER_BIN,

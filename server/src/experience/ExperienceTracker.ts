@@ -7,7 +7,6 @@ import {
   type TextModeReason,
 } from '@meetopia/protocol';
 import type { Registry } from 'prom-client';
-import type { Pair } from '../session/Pair.js';
 import type { Session } from '../session/Session.js';
 import type { ExperienceSink } from '../signaling/RequestHandler.js';
 import { ExperienceBounds, type RefusalReason } from './ExperienceBounds.js';
@@ -92,13 +91,13 @@ export class ExperienceTracker implements ExperienceSink {
     }
   }
 
-  /** A pair was formed. */
-  matched(pair: Pair): void {
-    this.#bounds.matched(
-      pair.id,
-      pair.members.map((member) => member.id),
-    );
-    this.#levels.recordMatch();
+  /**
+   * A pair was formed, with these members on this instance. `counted`: this instance counts it
+   * (a pair across two instances is counted by one of them).
+   */
+  matched(pairId: string, sessionIds: readonly string[], counted = true): void {
+    this.#bounds.matched(pairId, sessionIds);
+    if (counted) this.#levels.recordMatch();
   }
 
   /** A user switched from video to text (only media failures count against the service). */

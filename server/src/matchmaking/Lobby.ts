@@ -4,6 +4,7 @@ import {
   ErrorCode,
   type MediaMode,
   ProtocolError,
+  type QualityClass,
   type ReportReason,
   type SearchStage,
   type Shared,
@@ -17,11 +18,16 @@ type MediaKind = types.MediaKind;
 import type { Logger } from '../logger.js';
 import { networkOf } from '../quality/networkClass.js';
 import type { Safety } from '../safety/Safety.js';
-import { Pair } from '../session/Pair.js';
-import type { Session } from '../session/Session.js';
+import { type ChatEntry, type Member, Pair, personOf } from '../session/Pair.js';
+import { RemotePartner } from '../session/RemotePartner.js';
+import { Session } from '../session/Session.js';
+import type { InstancePipes } from '../sfu/InstancePipes.js';
 import { PairMedia } from '../sfu/PairMedia.js';
 import type { ProducerPipes } from '../sfu/ProducerPipes.js';
+import { RemoteMedia } from '../sfu/RemoteMedia.js';
+import type { InstanceRelay } from '../store/InstanceRelay.js';
 import type { MatchQueue, MatchQueueEvents } from '../store/MatchQueue.js';
+import type { SessionRecord, SessionStore } from '../store/SessionStore.js';
 import type { MatchedPair } from './Matcher.js';
 import type { MatchTicket } from './score.js';
 
@@ -34,20 +40,76 @@ export type LobbyOptions = {
   createQueue: (events: MatchQueueEvents) => MatchQueue;
   /** Where this instance runs (with a shared store): tickets carry it, matching prefers it. */
   place?: { instance: string; region?: string };
+  /**
+   * With a shared store: messages to the other instances, and the pipes that bring a partner's
+   * media from theirs, for pairs whose users sit on different instances.
+   */
+  cluster?: {
+    relay: InstanceRelay;
+    pipes: InstancePipes;
+    /** Where sessions and live conversations' lines are kept for another instance to take over. */
+    sessions: SessionStore;
+    /** How long a partner whose instance died is waited for (their standby window). */
+    holdMs: number;
+  };
+  /** A session's pair or search changed (to be written to the shared store). */
+  onChanged?: (session: Session) => void;
   /** Live sessions of these identity keys (to apply a ban to whoever is connected). */
   sessionsOf: (keys: readonly string[]) => Session[];
+  /** A live session of this instance by id (for what a partner's instance relays). */
+  sessionsById: (id: string) => Session | undefined;
   /** How long after a conversation its partner can still be reported or blocked. */
   reportAfterMs: number;
   /** Hands every new video consumer, the session receiving it and its producer to layer adaptation. */
   onVideoConsumer?: (consumer: types.Consumer, receiver: Session, producer: types.Producer) => void;
-  /** Called with each new pair, the time its members waited and its score, for metrics. */
-  onMatched?: (pair: Pair, waitedMs: readonly number[], match: MatchedPair) => void;
+  /**
+   * Called with each new pair, the time its members waited and its score, for metrics; `local`
+   * are its members on this instance. A pair across two instances is reported by both, and
+   * `counted` by only one of them (the one of its first member).
+   */
+  onMatched?: (
+    pair: Pair,
+    waitedMs: readonly number[],
+    match: MatchedPair,
+    sides: { local: readonly Session[]; counted: boolean },
+  ) => void;
   /** Called when a user switches from video to text (no camera, refused, media failed), for metrics. */
   onTextFallback?: (reason: TextModeReason | undefined) => void;
 };
 
 /** Chat lines of a conversation kept for a report (the rules say so); never video. */
 const REPORT_EXCERPT_LINES = 20;
+
+/** How often pairs across instances are checked for a partner whose instance died. */
+const PARTNER_CHECK_MS = 2000;
+
+/** What one side of a pair shows the other: relayed whole when the partner is on another instance. */
+type PartnerState = {
+  media: MediaMode;
+  textReason: TextModeReason | null;
+  micMuted: boolean;
+  cameraOff: boolean;
+  quality: QualityClass;
+  connected: boolean;
+};
+
+/** What happens to a pair on one instance that the partner's instance must apply to its user. */
+type PartnerEvent =
+  | ({ type: 'state' } & PartnerState)
+  /** Their session moved to this instance (theirs died or shut down, or their page came back elsewhere). */
+  | { type: 'moved'; instance: string }
+  | { type: 'chat'; entry: ChatEntry }
+  | { type: 'producers'; producers: Array<{ id: string; kind: MediaKind }> }
+  | {
+      type: 'unpaired';
+      reason: UnmatchReason | null;
+      skipped: boolean;
+      /** Whether their user waits again, and whether ahead of newcomers. */
+      requeue: 'no' | 'normal' | 'priority';
+    };
+
+/** A partner event on its way between instances: for session `to` in pair `pairId`. */
+type PartnerMessage = { type: 'partner'; pairId: string; to: string; event: PartnerEvent };
 
 /**
  * Start / Next / Stop from either side at any moment, the pairs they produce, and what users do
@@ -62,13 +124,22 @@ export class Lobby {
   /** Waiting sessions by id (the queue knows tickets; the lobby knows sessions). */
   readonly #waiting = new Map<string, Session>();
   readonly #pairs = new Set<Pair>();
+  readonly #partnerCheck: NodeJS.Timeout | undefined;
 
   constructor(options: LobbyOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    if (options.cluster) {
+      this.#partnerCheck = setInterval(() => void this.#checkPartnerInstances(), PARTNER_CHECK_MS);
+      this.#partnerCheck.unref();
+    }
     this.#queue = options.createQueue({
-      onPaired: (pair) => this.#onPaired(pair),
+      onPaired: (pair, pairId) => this.#onPaired(pair, pairId),
       onStage: (id, stage) => this.#waiting.get(id)?.notify({ type: 'waiting', stage }),
+    });
+    options.cluster?.relay.onMessage((message, from) => {
+      if (message.type === 'partner') this.#onPartnerMessage(message as unknown as PartnerMessage, from);
+      return undefined;
     });
   }
 
@@ -149,13 +220,13 @@ export class Lobby {
     const [a, b] = pair.members;
     await this.#unpair(
       pair,
-      new Map([
+      new Map<Member, UnmatchReason>([
         [a, 'server-error'],
         [b, 'server-error'],
       ]),
-      { skipped: false },
+      { skipped: false, partnerRequeue: 'priority' },
     );
-    for (const member of pair.members) await this.#enqueue(member, { priority: true, restart: true });
+    for (const member of pair.members) await this.#requeue(member, { priority: true, restart: true });
   }
 
   chat(session: Session, pairId: string, text: string, clientMessageId: string, now: number): ChatMessage {
@@ -165,7 +236,14 @@ export class Lobby {
     }
     const { entry, duplicate } = pair.addChat(session, clientMessageId, text, now);
     const partner = pair.other(session);
-    if (!duplicate) partner.notify({ type: 'chat', message: Pair.chatView(entry, partner) });
+    if (!duplicate) {
+      partner.notify({ type: 'chat', message: Pair.chatView(entry, partner) });
+      if (partner instanceof RemotePartner) this.#relay(pair.id, partner, { type: 'chat', entry });
+      // Kept with the conversation, for whichever instance takes one of them over.
+      this.#options.cluster?.sessions.addChat(pair.id, entry, this.#options.cluster.holdMs).catch((error: unknown) => {
+        session.logger.warn({ err: error }, 'chat line not written to the shared store');
+      });
+    }
     return Pair.chatView(entry, session);
   }
 
@@ -181,6 +259,7 @@ export class Lobby {
       media,
       ...(session.textReason ? { textReason: session.textReason } : {}),
     });
+    this.relayState(session);
   }
 
   /** Microphone muted or camera off (and back): the producer pauses, the partner is told. */
@@ -189,6 +268,25 @@ export class Lobby {
     else session.tracks = { ...session.tracks, cameraOff: !enabled };
     await session.media.setProducerPaused(kind, !enabled);
     session.partner?.notify({ type: 'peerTracks', ...session.tracks });
+    this.relayState(session);
+  }
+
+  /**
+   * Tells a partner on another instance what this user now shows (media, tracks, network
+   * quality, connection); a partner here reads it from the session itself.
+   */
+  relayState(session: Session): void {
+    const pair = session.pair;
+    const partner = pair?.other(session);
+    if (!pair || !(partner instanceof RemotePartner)) return;
+    this.#relay(pair.id, partner, {
+      type: 'state',
+      media: session.mediaMode,
+      textReason: session.textReason ?? null,
+      ...session.tracks,
+      quality: session.quality.class,
+      connected: session.connected,
+    });
   }
 
   /**
@@ -234,6 +332,7 @@ export class Lobby {
   }
 
   close(): void {
+    clearInterval(this.#partnerCheck);
     this.#queue.close();
     for (const pair of [...this.#pairs]) pair.media.close();
     this.#pairs.clear();
@@ -243,7 +342,7 @@ export class Lobby {
   #reportable(session: Session): {
     pairId: string;
     partner: Session['identity'];
-    partnerSession: Session;
+    partnerSession: Member;
     chat: readonly ChatMessage[];
   } {
     const pair = session.pair;
@@ -258,9 +357,10 @@ export class Lobby {
     throw new ProtocolError(ErrorCode.NotPaired, 'no current or recent conversation to report or block');
   }
 
-  #blockBothWays(session: Session, other: Session): void {
+  /** One side's blocked keys are enough for matching (it checks both); the other side's too when here. */
+  #blockBothWays(session: Session, other: Member): void {
     for (const key of other.identity.keys) session.blockedKeys.add(key);
-    for (const key of session.identity.keys) other.blockedKeys.add(key);
+    if (other instanceof Session) for (const key of session.identity.keys) other.blockedKeys.add(key);
   }
 
   /** Ends the session's pair because they moved on (Next, report, block); both wait again. */
@@ -268,16 +368,16 @@ export class Lobby {
     const partner = pair.other(session);
     await this.#unpair(
       pair,
-      new Map<Session, UnmatchReason>([
+      new Map<Member, UnmatchReason>([
         [session, reason],
         [partner, 'peer-skipped'],
       ]),
-      { skipped: true },
+      { skipped: true, partnerRequeue: 'normal' },
     );
     // The one who moved on goes first: they asked for someone new right now. The one they left
     // waits in line like anyone else.
     await this.#enqueue(session, { priority: true, restart: true });
-    await this.#enqueue(partner, { restart: true });
+    await this.#requeue(partner, { restart: true });
   }
 
   async #leave(session: Session, partnerReason: UnmatchReason): Promise<void> {
@@ -287,20 +387,36 @@ export class Lobby {
     const pair = session.pair;
     if (!pair) return;
     const partner = pair.other(session);
-    await this.#unpair(pair, new Map([[partner, partnerReason]]), { skipped: false });
-    await this.#enqueue(partner, { priority: true, restart: true });
+    await this.#unpair(pair, new Map([[partner, partnerReason]]), { skipped: false, partnerRequeue: 'priority' });
+    await this.#requeue(partner, { priority: true, restart: true });
   }
 
-  /** Dissolves a pair: media closed, each member told why (members without a reason are not told). */
+  /**
+   * Dissolves a pair: media closed, each member told why (members without a reason are not
+   * told). A partner on another instance is told through it (`partnerRequeue`: whether they wait
+   * again); `relayed`: this is that instance applying it, the other side having done the rest.
+   */
   async #unpair(
     pair: Pair,
-    reasons: ReadonlyMap<Session, UnmatchReason>,
-    options: { skipped: boolean },
+    reasons: ReadonlyMap<Member, UnmatchReason>,
+    options: { skipped: boolean; partnerRequeue?: 'no' | 'normal' | 'priority'; relayed?: boolean },
   ): Promise<void> {
     this.#pairs.delete(pair);
     pair.media.close();
+    this.#options.cluster?.sessions.forgetChat(pair.id).catch(() => {});
     const now = this.#options.now();
     for (const member of pair.members) {
+      if (member instanceof RemotePartner) {
+        member.media.close();
+        if (options.relayed) continue;
+        this.#relay(pair.id, member, {
+          type: 'unpaired',
+          reason: reasons.get(member) ?? null,
+          skipped: options.skipped,
+          requeue: options.partnerRequeue ?? 'no',
+        });
+        continue;
+      }
       if (member.pair === pair) member.pair = null;
       const partner = pair.other(member);
       member.lastConversation = {
@@ -312,10 +428,17 @@ export class Lobby {
       };
       const reason = reasons.get(member);
       if (reason) member.notify({ type: 'unmatched', reason });
+      this.#options.onChanged?.(member);
     }
     const [a, b] = pair.members;
-    await this.#queue.parted(personOf(a), personOf(b), options);
+    // The matcher learns it once, from the instance where it was decided.
+    if (!options.relayed) await this.#queue.parted(personOf(a), personOf(b), { skipped: options.skipped });
     this.#logger.info({ pairId: pair.id, reasons: [...reasons.values()] }, 'pair ended');
+  }
+
+  /** A member who waits again: here, or (on another instance) through the partner event already sent. */
+  async #requeue(member: Member, options: { priority?: boolean; restart?: boolean }): Promise<void> {
+    if (member instanceof Session) await this.#enqueue(member, options);
   }
 
   /** Queues a session that wants a partner and is online; tells it that it is waiting. */
@@ -355,13 +478,21 @@ export class Lobby {
     };
   }
 
-  #onPaired(match: MatchedPair): void {
+  #onPaired(match: MatchedPair, pairId: string | undefined): void {
+    const self = this.#options.place?.instance;
+    const elsewhere = (ticket: MatchTicket) =>
+      self !== undefined && ticket.location.instance !== undefined && ticket.location.instance !== self;
+    if (elsewhere(match.a) || elsewhere(match.b)) {
+      const [mine, theirs] = elsewhere(match.a) ? [match.b, match.a] : [match.a, match.b];
+      this.#onPairedAcross(match, mine, theirs, pairId);
+      return;
+    }
     const a = this.#waiting.get(match.a.id);
     const b = this.#waiting.get(match.b.id);
     this.#waiting.delete(match.a.id);
     this.#waiting.delete(match.b.id);
     // A side that went away while the round ran goes back to the queue's other side.
-    if (!a || !b || a.pair || b.pair || a.closed || b.closed) {
+    if (!a || !b || !this.#pairable(a) || !this.#pairable(b)) {
       this.#logger.warn({ a: match.a.id, b: match.b.id }, 'paired a user who is gone; re-queueing the other');
       for (const session of [a, b]) if (session && !session.closed) void this.#enqueue(session, { priority: true });
       return;
@@ -370,28 +501,63 @@ export class Lobby {
     const waitedMs = [a, b].map((session) => now - (session.searchingSince ?? now));
     a.searchingSince = null;
     b.searchingSince = null;
-    this.#pairUp(a, b, waitedMs, match);
+    this.#pairUp(a, b, match, { waitedMs, pairId, counted: true });
   }
 
-  #pairUp(a: Session, b: Session, waitedMs: readonly number[], match: MatchedPair): void {
-    const { onVideoConsumer } = this.#options;
-    const media = new PairMedia<Session>(
-      a,
-      b,
-      { pipes: this.#options.pipes, ...(onVideoConsumer ? { onVideoConsumer } : {}) },
-      this.#logger,
-    );
-    const pair = new Pair(a, b, media, this.#options.now());
+  /** A pair with this instance's user and a user of another instance (whose instance does the same). */
+  #onPairedAcross(match: MatchedPair, mine: MatchTicket, theirs: MatchTicket, pairId: string | undefined): void {
+    const { cluster } = this.#options;
+    const instance = theirs.location.instance;
+    const session = this.#waiting.get(mine.id);
+    this.#waiting.delete(mine.id);
+    if (!cluster || !instance || pairId === undefined) return;
+    const partner = this.#remotePartner(pairId, theirs, instance);
+    if (!session || !this.#pairable(session)) {
+      // Gone while the round ran: the partner's instance undoes its half and they wait again.
+      this.#logger.warn({ a: mine.id, b: theirs.id }, 'paired a user who is gone; the partner waits again');
+      void cluster.relay
+        .send(instance, {
+          type: 'partner',
+          pairId,
+          to: theirs.id,
+          event: { type: 'unpaired', reason: 'peer-left', skipped: false, requeue: 'priority' },
+        } satisfies PartnerMessage)
+        .catch(() => {});
+      if (session && !session.closed) void this.#enqueue(session, { priority: true });
+      return;
+    }
+    const now = this.#options.now();
+    const waitedMs = [match.a, match.b].map((ticket) => now - ticket.since);
+    session.searchingSince = null;
+    this.#pairUp(session, partner, match, { waitedMs, pairId, counted: mine === match.a });
+    this.relayState(session);
+  }
+
+  /** Whether a waiting session can still take the pair a round just made for it. */
+  #pairable(session: Session): boolean {
+    return !session.pair && !session.closed;
+  }
+
+  #pairUp(
+    a: Session,
+    b: Member,
+    match: MatchedPair,
+    options: { waitedMs: readonly number[]; pairId: string | undefined; counted: boolean },
+  ): Pair {
+    const media = this.#pairMedia(a, b);
+    const pair = new Pair(a, b, media, this.#options.now(), options.pairId);
     this.#pairs.add(pair);
-    a.pair = pair;
-    b.pair = pair;
     // The country is shown only when both asked for their own country first.
-    const bothAsked = a.preferences.countryPreference === 'same' && b.preferences.countryPreference === 'same';
+    const bothAsked = match.a.countryPreference === 'same' && match.b.countryPreference === 'same';
     const shared: Shared = {
       interests: [...match.scored.sharedInterests],
       country: bothAsked ? match.scored.sameCountry : null,
     };
+    const local: Session[] = [];
     for (const member of pair.members) {
+      if (!(member instanceof Session)) continue;
+      local.push(member);
+      member.pair = pair;
       const other = pair.other(member);
       member.matchCount += 1;
       this.#options.safety.noteConversation(member.identity.keys);
@@ -410,16 +576,275 @@ export class Lobby {
     }
     this.#logger.info(
       { pairId: pair.id, sessions: [a.id, b.id], score: match.scored.score, stages: match.stages },
-      'paired',
+      b instanceof RemotePartner ? 'paired with a user of another instance' : 'paired',
     );
-    this.#options.onMatched?.(pair, waitedMs, match);
+    this.#options.onMatched?.(pair, options.waitedMs, match, { local, counted: options.counted });
+    for (const member of local) this.#options.onChanged?.(member);
     void media.sync();
+    return pair;
   }
-}
 
-/** Who a session is for "recent partners": its device, else the session itself (never the address). */
-function personOf(session: Session): string {
-  return session.identity.device === null ? `s:${session.id}` : `d:${session.identity.device}`;
+  /**
+   * Pairs whose partner's instance stopped sending heartbeats (it died): the partner may come
+   * back on another instance (their page reconnects and resumes there), so the user here sees
+   * them reconnecting and the pair is held for the partner's standby window; after it the user
+   * is told the partner timed out and waits again, ahead of newcomers.
+   */
+  async #checkPartnerInstances(): Promise<void> {
+    const { cluster } = this.#options;
+    if (!cluster) return;
+    const across = this.#pairsAcross();
+    const piped = cluster.pipes.instances();
+    if (across.length === 0 && piped.size === 0) return;
+    let alive: Set<string>;
+    try {
+      alive = await cluster.relay.alive([...across.map(({ partner }) => partner.instance), ...piped]);
+    } catch {
+      return; // Redis away: nobody can tell, and calls go on meanwhile.
+    }
+    // Pipes with a dead instance carry nothing any more (their pairs moved on or are held below).
+    for (const instance of piped) if (!alive.has(instance)) cluster.pipes.dropInstance(instance);
+    const now = this.#options.now();
+    for (const { pair, session, partner } of across) {
+      if (alive.has(partner.instance) || session.pair !== pair) continue;
+      if (!partner.heard) {
+        // Paired with someone whose instance was already dying: not a conversation to hold.
+        await this.#unpair(pair, new Map([[session, 'peer-left']]), { skipped: false, relayed: true });
+        await this.#enqueue(session, { priority: true, restart: true });
+        continue;
+      }
+      if (partner.lostSince === null) {
+        partner.lostSince = now;
+        this.#logger.warn(
+          { pairId: pair.id, instance: partner.instance },
+          "the partner's instance is gone; holding the pair",
+        );
+        pair.media.dropFrom(partner);
+        if (partner.connected) {
+          partner.connected = false;
+          session.notify({ type: 'peerConnection', connected: false });
+        }
+        continue;
+      }
+      if (now - partner.lostSince < cluster.holdMs) continue;
+      await this.#unpair(pair, new Map([[session, 'peer-timeout']]), { skipped: false, relayed: true });
+      await this.#enqueue(session, { priority: true, restart: true });
+    }
+  }
+
+  /** This instance's halves of pairs across instances. */
+  #pairsAcross(): Array<{ pair: Pair; session: Session; partner: RemotePartner }> {
+    return [...this.#pairs].flatMap((pair) => {
+      const [a, b] = pair.members;
+      const partner = a instanceof RemotePartner ? a : b instanceof RemotePartner ? b : undefined;
+      const session = a instanceof Session ? a : b instanceof Session ? b : undefined;
+      return partner && session ? [{ pair, session, partner }] : [];
+    });
+  }
+
+  /**
+   * The partner's session now lives on `instance`: the media piped from where they were is
+   * dropped, this side's producers are announced there, and this user's state is sent there.
+   */
+  #partnerMoved(session: Session, pair: Pair, partner: RemotePartner, instance: string): void {
+    pair.media.dropFrom(partner);
+    partner.media.close();
+    partner.instance = instance;
+    partner.lostSince = null;
+    partner.media = this.#remoteMedia(pair.id, () => partner, instance);
+    this.#logger.info({ pairId: pair.id, instance }, "the partner's session moved to another instance");
+    void pair.media.sync();
+    this.relayState(session);
+  }
+
+  /**
+   * A session taken over from another instance was in a conversation: this instance's half of it
+   * is rebuilt from the records (the partner's record says where they are now, and the chat lines
+   * come from the store), and the partner's instance is told where this user is now.
+   */
+  async adoptPair(
+    session: Session,
+    record: NonNullable<SessionRecord['pair']>,
+    from: { instance: string; handedOver: boolean },
+  ): Promise<void> {
+    const { cluster } = this.#options;
+    if (!cluster) return;
+    const [theirs, chat] = await Promise.all([
+      cluster.sessions.load(record.partner.id),
+      cluster.sessions.chat(record.id),
+    ]);
+    // The partner left meanwhile: the conversation is over (the page learns it from its snapshot).
+    if (!theirs || theirs.pair?.id !== record.id) return;
+    const partner = this.#remotePartner(record.id, record.partner, theirs.instance);
+    partner.heard = true;
+    partner.mediaMode = theirs.mediaMode;
+    partner.textReason = theirs.textReason ?? undefined;
+    partner.tracks = theirs.tracks;
+    const alive = await cluster.relay.alive([theirs.instance]).catch(() => new Set<string>());
+    // On the instance this user came from, which did not hand them over (it died), or on another
+    // that died: they are away until their page comes back somewhere.
+    if (!alive.has(theirs.instance) || (theirs.instance === from.instance && !from.handedOver)) {
+      partner.connected = false;
+      partner.lostSince = this.#options.now();
+    }
+    const pair = this.#halfPair(session, partner, record.id, record.createdAt);
+    for (const entry of chat) pair.recordRelayed(entry);
+    if (partner.lostSince === null) this.#relay(pair.id, partner, { type: 'moved', instance: cluster.relay.self });
+    this.relayState(session);
+    void pair.media.sync();
+  }
+
+  /**
+   * The session moves to another instance (its page came back there): it leaves this one
+   * quietly. A partner here keeps the conversation, now with a partner on that instance.
+   */
+  async detach(session: Session, instance: string): Promise<void> {
+    await this.#dequeue(session);
+    const pair = session.pair;
+    if (!pair) return;
+    this.#pairs.delete(pair);
+    pair.media.close();
+    session.pair = null;
+    const partner = pair.other(session);
+    if (!(partner instanceof Session)) return; // their instance hears of the move from the new one
+    const moved = this.#remotePartner(
+      pair.id,
+      { id: session.id, person: personOf(session), keys: session.identity.keys, media: session.mediaMode },
+      instance,
+    );
+    moved.textReason = session.textReason;
+    moved.tracks = session.tracks;
+    moved.connected = false;
+    moved.heard = true;
+    const half = this.#halfPair(partner, moved, pair.id, pair.createdAt);
+    for (const entry of pair.chatEntries) half.recordRelayed(entry);
+    partner.notify({ type: 'peerConnection', connected: false });
+    void half.media.sync();
+  }
+
+  /** This instance's half of a pair whose other member is on another instance. */
+  #halfPair(session: Session, partner: RemotePartner, pairId: string, createdAt: number): Pair {
+    const pair = new Pair(session, partner, this.#pairMedia(session, partner), createdAt, pairId);
+    this.#pairs.add(pair);
+    session.pair = pair;
+    return pair;
+  }
+
+  #pairMedia(a: Member, b: Member): PairMedia<Member> {
+    const { onVideoConsumer } = this.#options;
+    return new PairMedia<Member>(
+      a,
+      b,
+      {
+        pipes: this.#options.pipes,
+        ...(onVideoConsumer
+          ? {
+              onVideoConsumer: (consumer, receiver, producer) => {
+                if (receiver instanceof Session) onVideoConsumer(consumer, receiver, producer);
+              },
+            }
+          : {}),
+      },
+      this.#logger,
+    );
+  }
+
+  /** Sends a partner event to the instance of a partner who is not here. */
+  #relay(pairId: string, partner: RemotePartner, event: PartnerEvent): void {
+    const message: PartnerMessage = { type: 'partner', pairId, to: partner.id, event };
+    this.#options.cluster?.relay.send(partner.instance, message).catch((error: unknown) => {
+      this.#logger.warn({ err: error, pairId, event: event.type }, 'partner event not relayed');
+    });
+  }
+
+  /** A partner on another instance, whose instance hears of this side's producers. */
+  #remotePartner(
+    pairId: string,
+    who: Pick<MatchTicket, 'id' | 'person' | 'keys' | 'media'>,
+    instance: string,
+  ): RemotePartner {
+    const partner: RemotePartner = new RemotePartner(
+      who,
+      instance,
+      this.#remoteMedia(pairId, () => partner, instance),
+    );
+    return partner;
+  }
+
+  #remoteMedia(pairId: string, partner: () => RemotePartner, instance: string): RemoteMedia {
+    const cluster = this.#options.cluster;
+    if (!cluster) throw new Error('a pair across instances needs the cluster');
+    return new RemoteMedia(instance, cluster.pipes, (producers) =>
+      this.#relay(pairId, partner(), {
+        type: 'producers',
+        producers: producers.map(({ id, kind }) => ({ id, kind })),
+      }),
+    );
+  }
+
+  /** A partner event from another instance, for this instance's user in that pair. */
+  #onPartnerMessage(message: PartnerMessage, from: string): void {
+    const session = this.#options.sessionsById(message.to);
+    const pair = session?.pair;
+    const partner = pair?.other(session as Session);
+    // Only for the pair it names, from the instance of its partner: anything else is stale.
+    if (!session || !pair || pair.id !== message.pairId || !(partner instanceof RemotePartner)) return;
+    const { event } = message;
+    partner.heard = true;
+    if (event.type === 'moved') {
+      // From the instance that now holds them (it read their record): whatever it was before.
+      if (event.instance === from) this.#partnerMoved(session, pair, partner, from);
+      return;
+    }
+    if (partner.instance !== from) return;
+    switch (event.type) {
+      case 'state':
+        this.#showState(session, partner, event);
+        return;
+      case 'chat':
+        if (pair.recordRelayed(event.entry)) {
+          session.notify({ type: 'chat', message: Pair.chatView(event.entry, session) });
+        }
+        return;
+      case 'producers':
+        partner.media.setProducers(event.producers);
+        void pair.media.sync();
+        return;
+      case 'unpaired':
+        void (async () => {
+          await this.#unpair(pair, event.reason ? new Map([[session, event.reason]]) : new Map(), {
+            skipped: event.skipped,
+            relayed: true,
+          });
+          if (event.requeue !== 'no') {
+            await this.#enqueue(session, { priority: event.requeue === 'priority', restart: true });
+          }
+        })().catch((error: unknown) => session.logger.error({ err: error }, 'ending a pair across instances failed'));
+        return;
+    }
+  }
+
+  /** The partner's state as their instance relayed it: the user is told what changed. */
+  #showState(session: Session, partner: RemotePartner, state: PartnerState): void {
+    const textReason = state.textReason ?? undefined;
+    if (state.media !== partner.mediaMode || textReason !== partner.textReason) {
+      partner.mediaMode = state.media;
+      partner.textReason = textReason;
+      session.notify({ type: 'peerMedia', media: state.media, ...(textReason ? { textReason } : {}) });
+    }
+    if (state.micMuted !== partner.tracks.micMuted || state.cameraOff !== partner.tracks.cameraOff) {
+      partner.tracks = { micMuted: state.micMuted, cameraOff: state.cameraOff };
+      session.notify({ type: 'peerTracks', ...partner.tracks });
+    }
+    if (state.quality !== partner.quality.class) {
+      partner.quality = { class: state.quality };
+      session.notify({ type: 'quality', self: session.quality.class, peer: state.quality });
+    }
+    if (state.connected !== partner.connected) {
+      partner.connected = state.connected;
+      session.notify({ type: 'peerConnection', connected: state.connected });
+    }
+  }
 }
 
 /** "2 h 5 min", "45 s": for ban messages. */

@@ -4,6 +4,13 @@ import { classifyQuality } from './classify.js';
 
 /** Keeps each user's latest network report and class, and tells both sides of a pair. */
 export class QualityMonitor {
+  readonly #onChanged: ((session: Session) => void) | undefined;
+
+  /** `onChanged`: a user's class changed (a partner on another instance is told through it). */
+  constructor(options: { onChanged?: (session: Session) => void } = {}) {
+    this.#onChanged = options.onChanged;
+  }
+
   /** Records a client report and sends the new classes to the user and their partner. */
   report(session: Session, report: QualityReport, now: number): void {
     session.quality = { report, reportedAt: now, class: classifyQuality(report, session.socket?.rttMs ?? null) };
@@ -33,5 +40,6 @@ export class QualityMonitor {
     const peerClass = partner?.quality.class ?? 'unknown';
     session.notify({ type: 'quality', self: session.quality.class, peer: peerClass });
     partner?.notify({ type: 'quality', self: peerClass, peer: session.quality.class });
+    this.#onChanged?.(session);
   }
 }

@@ -42,6 +42,7 @@ export class ResumeTokens {
   }
 }
 
-function hashToken(token: string): string {
+/** How a token is kept (here and in a shared store): its SHA-256 hash. */
+export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }

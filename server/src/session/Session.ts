@@ -14,7 +14,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { MediaPeer } from '../sfu/PairMedia.js';
 import type { UserMedia } from '../sfu/UserMedia.js';
-import type { Pair } from './Pair.js';
+import type { Member, Pair } from './Pair.js';
 
 /** Who a visitor is, as far as the server knows without accounts: keyed hashes only. */
 export type SessionIdentity = {
@@ -30,8 +30,8 @@ export type SessionIdentity = {
 export type PastConversation = {
   readonly pairId: string;
   readonly partner: SessionIdentity;
-  /** The partner's session (it may have ended since). */
-  readonly partnerSession: Session;
+  /** The partner's session (it may have ended since), or the partner on another instance. */
+  readonly partnerSession: Member;
   /** Its last chat lines, as this user saw them. */
   readonly chat: readonly ChatMessage[];
   readonly endedAt: number;
@@ -58,7 +58,7 @@ export type SessionSocket = {
  * sockets: a user whose socket drops keeps their session (and partner) for MAX_STANDBY_MS.
  */
 export class Session implements MediaPeer {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly logger: Logger;
   /** The live socket; null in standby. */
   socket: SessionSocket | null = null;
@@ -102,7 +102,9 @@ export class Session implements MediaPeer {
   };
   #closed = false;
 
-  constructor(logger: Logger, identity: SessionIdentity) {
+  /** `id`: a session taken over from another instance keeps its id. */
+  constructor(logger: Logger, identity: SessionIdentity, id: string = randomUUID()) {
+    this.id = id;
     this.logger = logger.child({ sessionId: this.id });
     this.identity = identity;
   }
@@ -112,8 +114,13 @@ export class Session implements MediaPeer {
   }
 
   /** The current partner, if any. */
-  get partner(): Session | null {
+  get partner(): Member | null {
     return this.pair?.other(this) ?? null;
+  }
+
+  /** Whether the socket is up (false in standby). */
+  get connected(): boolean {
+    return this.socket !== null;
   }
 
   /** Sends a message if the socket is up; in standby it is dropped (the resume snapshot carries state). */

@@ -17,9 +17,11 @@ import type { Safety } from '../safety/Safety.js';
 import { transportLimits } from '../sfu/transportLimits.js';
 import { UserMedia } from '../sfu/UserMedia.js';
 import type { MediaWorker, WorkerPool } from '../sfu/WorkerPool.js';
+import type { InstanceRelay } from '../store/InstanceRelay.js';
 import type { TurnCredentials } from '../turn/TurnCredentials.js';
 import { ResumeTokens } from './ResumeTokens.js';
 import { type Presence, Session, type SessionIdentity, type SessionSocket } from './Session.js';
+import { restoreSession, type SessionSync } from './SessionSync.js';
 
 export type SessionServiceOptions = {
   config: Config;
@@ -33,6 +35,11 @@ export type SessionServiceOptions = {
   addresses: AddressHasher;
   logger: Logger;
   now: () => number;
+  /**
+   * With a shared store: sessions written there, so that another instance can take one over,
+   * and the messages that ask an instance to hand a session over.
+   */
+  cluster?: { sync: SessionSync; relay: InstanceRelay };
   /** Called for every successful resume (metrics). */
   onResumed?: () => void;
   /** Called when a session ends for good. */
@@ -41,6 +48,9 @@ export type SessionServiceOptions = {
 
 /** How long a resumed session may stay `reconnecting` while its transports get ICE back. */
 const RECONNECTING_LIMIT_MS = 15_000;
+
+/** How long a live instance has to hand a session over to the instance its page came back to. */
+const HANDOVER_TIMEOUT_MS = 1000;
 
 export type SessionCounts = Record<Presence, number> & { paired: number; waiting: number; total: number };
 
@@ -75,10 +85,23 @@ export class SessionService {
     });
     this.#sweepTimer = setInterval(() => this.sweep(), options.config.session.sweepMs);
     this.#sweepTimer.unref();
+    options.cluster?.relay.onMessage((message, from) => {
+      if (message.type !== 'handover' || typeof message.sessionId !== 'string') return undefined;
+      return this.#handOver(message.sessionId, from).then(() => ({ type: 'handedOver' }));
+    });
+  }
+
+  /** The session's record changed (written to the shared store, if any). */
+  changed(session: Session): void {
+    this.#options.cluster?.sync.changed(session);
   }
 
   get sessions(): IterableIterator<Session> {
     return this.#sessions.values();
+  }
+
+  byId(id: string): Session | undefined {
+    return this.#sessions.get(id);
   }
 
   get closing(): boolean {
@@ -117,6 +140,8 @@ export class SessionService {
     session.socket = socket;
     this.#sessions.set(session.id, session);
     this.#scheduleTurnRefresh(session);
+    // Written before the page has its token: a token is of use only with the record it names.
+    await this.#options.cluster?.sync.flush(session);
     session.logger.info({ worker: worker.index, country, device: identity.device }, 'session opened');
     return { session, result: await this.#helloResult(session, false) };
   }
@@ -137,6 +162,7 @@ export class SessionService {
     this.#clearTimer(session, 'reconnecting');
     void this.#options.lobby.hold(session).catch(() => {});
     session.partner?.notify({ type: 'peerConnection', connected: false });
+    this.#options.lobby.relayState(session);
     session.logger.info('session in standby');
   }
 
@@ -151,17 +177,36 @@ export class SessionService {
     }
   }
 
-  /** Tells every client to come back later, closes sockets, then the media workers. */
+  /**
+   * Tells every client to come back later and closes sockets, then the media workers. Alone,
+   * the sessions end. With a shared store they are handed over: written there as they are, their
+   * partners elsewhere see them reconnecting, and each page resumes on another instance.
+   */
   async shutdown(reconnectInMs: number): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#sweepTimer);
+    const { cluster, lobby } = this.#options;
     for (const session of [...this.#sessions.values()]) {
       session.notify({ type: 'shutdown', reconnectInMs });
-      session.socket?.close(1012, 'server restarting');
-      this.#end(session, 'peer-left');
+      const socket = session.socket;
+      session.socket = null;
+      socket?.close(1012, 'server restarting');
+      if (!cluster) {
+        this.#end(session, 'peer-left');
+        continue;
+      }
+      // Out of the queue here; the instance that takes it over puts it back.
+      await lobby.hold(session).catch(() => {});
+      lobby.relayState(session);
+      cluster.sync.changed(session);
     }
-    this.#options.lobby.close();
+    if (cluster) {
+      await cluster.sync.flush();
+      cluster.sync.close();
+      for (const session of [...this.#sessions.values()]) this.#release(session);
+    }
+    lobby.close();
   }
 
   /** The session's current media state as the client should see it after a (re)connect. */
@@ -176,7 +221,7 @@ export class SessionService {
         ? {
             media: partner.mediaMode,
             ...(partner.textReason ? { textReason: partner.textReason } : {}),
-            connected: partner.socket !== null,
+            connected: partner.connected,
             micMuted: partner.tracks.micMuted,
             cameraOff: partner.tracks.cameraOff,
           }
@@ -197,6 +242,8 @@ export class SessionService {
   async #resume(socket: SessionSocket, token: string): Promise<{ session: Session; result: HelloResult }> {
     const sessionId = this.#tokens.redeem(token);
     const session = sessionId === null ? undefined : this.#sessions.get(sessionId);
+    if (session && !session.closed) this.#options.cluster?.sync.spent(token);
+    else if (this.#options.cluster) return this.#takeOver(socket, token, this.#options.cluster);
     if (!session || session.closed) {
       throw new ProtocolError(ErrorCode.InvalidToken, 'resume token is unknown, expired or already used');
     }
@@ -207,7 +254,10 @@ export class SessionService {
     const wasAway = session.presence === 'standby';
     session.standbySince = null;
     this.#setPresence(session, session.media.iceConnected ? 'active' : 'reconnecting');
-    if (wasAway) session.partner?.notify({ type: 'peerConnection', connected: true });
+    if (wasAway) {
+      session.partner?.notify({ type: 'peerConnection', connected: true });
+      this.#options.lobby.relayState(session);
+    }
     // Back in the queue only after the client has its snapshot: a match must not overtake it.
     socket.afterReply(() => {
       this.#options.lobby.restore(session).catch((error: unknown) => {
@@ -219,6 +269,77 @@ export class SessionService {
     session.logger.info({ presence: session.presence }, 'session resumed');
     this.#options.onResumed?.();
     return { session, result: await this.#helloResult(session, true) };
+  }
+
+  /**
+   * A page came back here with a token another instance issued (its instance died, shut down, or
+   * the load balancer sent it elsewhere): the session is rebuilt from its record, with new media
+   * on this instance's worker (the page makes new transports), its conversation and its place in
+   * the queue. A live instance that still holds it hands it over first.
+   */
+  async #takeOver(
+    socket: SessionSocket,
+    token: string,
+    cluster: NonNullable<SessionServiceOptions['cluster']>,
+  ): Promise<{ session: Session; result: HelloResult }> {
+    const invalid = () => new ProtocolError(ErrorCode.InvalidToken, 'resume token is unknown, expired or already used');
+    const sessionId = await cluster.sync.take(token).catch(() => null);
+    if (sessionId === null) throw invalid();
+    let record = await cluster.sync.store.load(sessionId);
+    if (!record) throw invalid();
+    const from = record.instance;
+    let handedOver = false;
+    if (from !== cluster.relay.self && (await cluster.relay.alive([from]).catch(() => new Set())).has(from)) {
+      try {
+        await cluster.relay.request(from, { type: 'handover', sessionId }, HANDOVER_TIMEOUT_MS);
+        record = (await cluster.sync.store.load(sessionId)) ?? record;
+        handedOver = true;
+      } catch (error) {
+        this.#logger.warn({ err: error, instance: from }, 'session taken over without its instance handing it over');
+      }
+    }
+    if (this.#closing) throw new ProtocolError(ErrorCode.ShuttingDown, 'the server is shutting down');
+    const worker = await this.#options.pool.acquire();
+    const session = new Session(this.#logger, record.identity, record.id);
+    restoreSession(session, record);
+    session.media = this.#createMedia(session, worker);
+    session.socket = socket;
+    this.#sessions.set(session.id, session);
+    if (record.pair) await this.#options.lobby.adoptPair(session, record.pair, { instance: from, handedOver });
+    // Written at once: a partner taken over meanwhile must find this user here.
+    await cluster.sync.flush(session);
+    socket.afterReply(() => {
+      this.#options.lobby.restore(session).catch((error: unknown) => {
+        session.logger.error({ err: error }, 'going back to the queue failed');
+      });
+    });
+    this.#scheduleTurnRefresh(session);
+    session.logger.info({ from, worker: worker.index, paired: session.pair !== null }, 'session taken over');
+    this.#options.onResumed?.();
+    return { session, result: await this.#helloResult(session, true) };
+  }
+
+  /** Another instance took this session over (its page came back there): it leaves quietly. */
+  async #handOver(sessionId: string, to: string): Promise<void> {
+    const session = this.#sessions.get(sessionId);
+    if (!session) return;
+    const socket = session.socket;
+    session.socket = null;
+    socket?.close(4001, 'session resumed on another connection');
+    await this.#options.lobby.detach(session, to);
+    await this.#options.cluster?.sync.flush(session);
+    this.#release(session);
+    session.logger.info({ to }, 'session handed over to another instance');
+  }
+
+  /** Forgets a session here without ending it (another instance carries it on). */
+  #release(session: Session): void {
+    this.#sessions.delete(session.id);
+    this.#tokens.revoke(session.id);
+    for (const timer of this.#timers.get(session)?.values() ?? []) clearTimeout(timer);
+    this.#timers.delete(session);
+    this.#releaseMedia(session);
+    session.close();
   }
 
   /** Keyed hashes of the device id and the address: what identifies a visitor without an account. */
@@ -234,9 +355,11 @@ export class SessionService {
     session.knownBan = await safety.activeBan(session.identity, session.knownBan);
     const ban = session.knownBan;
     const capabilities = session.media.router.rtpCapabilities;
+    const resumeToken = this.#tokens.issue(session.id);
+    await this.#options.cluster?.sync.issued(session.id, resumeToken);
     return {
       sessionId: session.id,
-      resumeToken: this.#tokens.issue(session.id),
+      resumeToken,
       resumed,
       routerRtpCapabilities: rtpCapabilitiesSchema.parse({
         codecs: capabilities.codecs,
@@ -287,15 +410,12 @@ export class SessionService {
 
   /** Ends a session for good: partner told, media closed, token revoked. */
   #end(session: Session, partnerReason: 'peer-left' | 'peer-timeout'): void {
-    if (!this.#sessions.delete(session.id)) return;
+    if (!this.#sessions.has(session.id)) return;
     this.#options.lobby.remove(session, partnerReason).catch((error: unknown) => {
       session.logger.error({ err: error }, 'leaving the lobby failed');
     });
-    this.#tokens.revoke(session.id);
-    for (const timer of this.#timers.get(session)?.values() ?? []) clearTimeout(timer);
-    this.#timers.delete(session);
-    this.#releaseMedia(session);
-    session.close();
+    this.#release(session);
+    this.#options.cluster?.sync.forget(session);
     this.#options.onEnded?.(session);
     session.logger.info({ partnerReason }, 'session ended');
   }

@@ -1,33 +1,40 @@
 import type { types } from 'mediasoup';
 
 export type ProducerPipesOptions = {
-  /** Loopback port range for the pipe transports. */
+  /** Loopback port range for the pipe transports between this process's workers. */
   portRange: { min: number; max: number };
   /** How long an unused pipe is kept warm before it is closed. */
   idleMs: number;
 };
 
+/** A pipe's far end: the producer as the receiving router has it, and how to take it down. */
+export type OpenPipe = { producer: types.Producer; close(): void };
+
 type Pipe = {
-  ready: Promise<types.PipeToRouterResult>;
+  ready: Promise<OpenPipe>;
   /** Links currently consuming through this pipe. */
   users: number;
   idleTimer: NodeJS.Timeout | undefined;
   close(): void;
 };
 
-/** A producer made available on another router; call `release()` when the consumer is gone. */
-export type PipeLease = { release(): void };
+/**
+ * A producer made available on another router: `producer` is it as that router has it (same id).
+ * Call `release()` when the consumer is gone.
+ */
+export type PipeLease = { readonly producer: types.Producer; release(): void };
 
 /**
- * Producers piped into other workers' routers, shared by consecutive pairs and kept warm.
+ * Producers piped into other routers (another worker's, or another instance's), shared by
+ * consecutive pairs and kept warm.
  *
  * Why: a pipe producer is new to its router, and mediasoup scores its streams only when the first
  * RTCP sender report crosses the pipe (about a second later). Until then a simulcast consumer has
- * no layer to forward, so a fresh pipe per pair would add ~1 s to every cross-worker match.
+ * no layer to forward, so a fresh pipe per pair would add ~1 s to every piped match.
  */
 export class ProducerPipes {
   readonly #options: ProducerPipesOptions;
-  /** By `${producerId}>${routerId}`. */
+  /** By `${producerId}>${routerId}` (another instance's: `${instance}/${producerId}>${routerId}`). */
   readonly #pipes = new Map<string, Pipe>();
 
   constructor(options: ProducerPipesOptions) {
@@ -39,23 +46,42 @@ export class ProducerPipes {
     return this.#pipes.size;
   }
 
-  /** Makes `producer` (living on `from`) consumable on `to` under the same id. */
-  async acquire(producer: types.Producer, from: types.Router, to: types.Router): Promise<PipeLease> {
-    const key = `${producer.id}>${to.id}`;
+  /** Makes `producer` (living on `from`, a router of this process) consumable on `to` under the same id. */
+  acquire(producer: types.Producer, from: types.Router, to: types.Router): Promise<PipeLease> {
+    return this.lease(`${producer.id}>${to.id}`, async () => {
+      const result = await from.pipeToRouter({
+        producerId: producer.id,
+        router: to,
+        listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: this.#options.portRange },
+      });
+      const { pipeProducer, pipeConsumer } = result;
+      if (!pipeProducer || !pipeConsumer) throw new Error('the producer could not be piped');
+      // Closing either end closes the other (mediasoup links them).
+      return { producer: pipeProducer, close: () => pipeConsumer.close() };
+    });
+  }
+
+  /**
+   * The pipe under `key`, opened with `open` unless it is already open (or opening). The pipe
+   * ends when its far producer closes (the source producer or a router went away).
+   */
+  async lease(key: string, open: () => Promise<OpenPipe>): Promise<PipeLease> {
     let pipe = this.#pipes.get(key);
-    if (!pipe) pipe = this.#open(key, producer, from, to);
+    if (!pipe) pipe = this.#open(key, open);
     pipe.users += 1;
     clearTimeout(pipe.idleTimer);
     pipe.idleTimer = undefined;
     const leased = pipe;
+    let opened: OpenPipe;
     try {
-      await leased.ready;
+      opened = await leased.ready;
     } catch (error) {
       leased.users -= 1;
       throw error;
     }
     let released = false;
     return {
+      producer: opened.producer,
       release: () => {
         if (released) return;
         released = true;
@@ -73,12 +99,8 @@ export class ProducerPipes {
     for (const pipe of [...this.#pipes.values()]) pipe.close();
   }
 
-  #open(key: string, producer: types.Producer, from: types.Router, to: types.Router): Pipe {
-    const ready = from.pipeToRouter({
-      producerId: producer.id,
-      router: to,
-      listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: this.#options.portRange },
-    });
+  #open(key: string, open: () => Promise<OpenPipe>): Pipe {
+    const ready = open();
     const pipe: Pipe = {
       ready,
       users: 0,
@@ -86,19 +108,17 @@ export class ProducerPipes {
       close: () => {
         clearTimeout(pipe.idleTimer);
         if (this.#pipes.get(key) === pipe) this.#pipes.delete(key);
-        // Closing either end closes the other (mediasoup links them).
         ready.then(
-          (result) => result.pipeConsumer?.close(),
+          (opened) => opened.close(),
           () => {},
         );
       },
     };
     this.#pipes.set(key, pipe);
     ready.then(
-      (result) => {
-        // The producer or either router went away: the pipe is gone too.
-        result.pipeProducer?.observer.once('close', () => pipe.close());
-        result.pipeConsumer?.observer.once('close', () => pipe.close());
+      (opened) => {
+        if (opened.producer.closed) pipe.close();
+        else opened.producer.observer.once('close', () => pipe.close());
       },
       () => {
         if (this.#pipes.get(key) === pipe) this.#pipes.delete(key);

@@ -27,6 +27,18 @@ export type RequestHandlerOptions = {
   now: () => number;
 };
 
+/** Requests that change what a session's record holds (written to a shared store, if any). */
+const RECORDED = new Set<ClientMessage['type']>([
+  'acceptRules',
+  'setPreferences',
+  'setTrackEnabled',
+  'start',
+  'stop',
+  'setMediaMode',
+  'report',
+  'block',
+]);
+
 /** Routes each validated request to the part of the server that owns it. */
 export class RequestHandler {
   readonly #options: RequestHandlerOptions;
@@ -36,7 +48,7 @@ export class RequestHandler {
   }
 
   async handle(connection: Connection, message: ClientMessage): Promise<ResultOf<ClientMessage['type']>> {
-    const { sessions, lobby, quality, safety, flood, now } = this.#options;
+    const { sessions } = this.#options;
     if (message.type === 'hello') {
       if (connection.session)
         throw new ProtocolError(ErrorCode.OutOfOrder, 'hello was already sent on this connection');
@@ -46,6 +58,16 @@ export class RequestHandler {
     }
     const session = connection.session;
     if (!session) throw new ProtocolError(ErrorCode.OutOfOrder, 'send hello first');
+    const result = await this.#route(session, message);
+    if (RECORDED.has(message.type)) sessions.changed(session);
+    return result;
+  }
+
+  async #route(
+    session: Session,
+    message: Exclude<ClientMessage, { type: 'hello' }>,
+  ): Promise<ResultOf<ClientMessage['type']>> {
+    const { lobby, quality, safety, flood, now } = this.#options;
     const media = session.media;
     switch (message.type) {
       case 'acceptRules':

@@ -4,8 +4,11 @@ import type { MatchTicket } from '../matchmaking/score.js';
 
 /** What the queue tells its owner. */
 export type MatchQueueEvents = {
-  /** Two waiting users were paired (both have left the queue). */
-  onPaired: (pair: MatchedPair) => void;
+  /**
+   * Two waiting users were paired (both have left the queue). With a shared store the queue
+   * names the conversation (`pairId`), so that the instances of its two users call it alike.
+   */
+  onPaired: (pair: MatchedPair, pairId?: string) => void;
   /** A waiting user's search widened (strong → wider → anyone). */
   onStage: (id: string, stage: SearchStage) => void;
 };

@@ -5,8 +5,10 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { InProcessMatchQueue, type InProcessMatchQueueOptions } from '../matchmaking/InProcessMatchQueue.js';
 import { SqliteSafetyStore } from '../safety/SqliteSafetyStore.js';
+import type { InstanceRelay } from './InstanceRelay.js';
 import type { MatchQueue } from './MatchQueue.js';
 import type { SafetyStore } from './SafetyStore.js';
+import type { SessionStore } from './SessionStore.js';
 import { localSettingsChannel, type SettingsChannel } from './SettingsChannel.js';
 
 /** The cluster view of a process alone. */
@@ -21,6 +23,10 @@ export type Stores = {
   readonly simulcast: SettingStorage;
   /** How instances learn of each other's live setting changes. */
   readonly settingsChannel: SettingsChannel;
+  /** Messages to and from the other instances (undefined: one process). */
+  readonly relay: InstanceRelay | undefined;
+  /** Sessions for any instance to take over (undefined: one process, sessions live in it). */
+  readonly sessions: SessionStore | undefined;
   /** The waiting queue, fed to the lobby. */
   createQueue(options: InProcessMatchQueueOptions): MatchQueue;
   /** The `cluster` block of /status: the instances sharing the store, or this process alone. */
@@ -44,6 +50,8 @@ export async function openStores(config: Config, logger: Logger, load: InstanceL
       simulcast: fileStorage(join(config.dataDir, 'simulcast.json')),
       settingsChannel: localSettingsChannel,
       place: undefined,
+      relay: undefined,
+      sessions: undefined,
       createQueue: (options) => new InProcessMatchQueue(options),
       cluster: async () => ALONE,
       close: async () => {},

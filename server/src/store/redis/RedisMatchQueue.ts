@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { SearchStage } from '@meetopia/protocol';
 import type { Logger } from '../../logger.js';
 import { type MatchedPair, Matcher, type MatcherOptions } from '../../matchmaking/Matcher.js';
@@ -6,12 +7,15 @@ import type { MatchTicket } from '../../matchmaking/score.js';
 import type { MatchQueue, MatchQueueEvents } from '../MatchQueue.js';
 import type { ClusterMembership } from './ClusterMembership.js';
 import type { MeetopiaRedis } from './connection.js';
+import type { RedisInstanceInbox } from './RedisInstanceInbox.js';
 
 export type RedisMatchQueueOptions = MatcherOptions &
   MatchQueueEvents & {
     redis: MeetopiaRedis;
     prefix: string;
     cluster: ClusterMembership;
+    /** Where pairs and search changes are sent to the instances of their users. */
+    inbox: RedisInstanceInbox;
     logger: Logger;
     /** How long the matcher's lease lasts without renewal: another instance takes over after it. */
     leaseMs?: number;
@@ -35,35 +39,38 @@ if a == 1 and b == 1 then redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2]) return 1
 return 10 + 2 * a + b`;
 
 type Leading = {
-  matchers: InstanceMatchers;
+  matcher: Matcher;
   eventsId: string;
   timer: NodeJS.Timeout | undefined;
   timerAt: number | null;
   sweptAt: number;
 };
 
-type Inbound = { type: 'paired'; pair: MatchedPair } | { type: 'stage'; id: string; stage: SearchStage };
+type Inbound = { type: 'paired'; pairId: string; pair: WirePair } | { type: 'stage'; id: string; stage: SearchStage };
+
+type WirePair = Omit<MatchedPair, 'a' | 'b'> & { a: WireTicket; b: WireTicket };
 
 /**
  * The waiting queue of every instance in Redis. Each instance writes its users' tickets to one
  * hash and announces every change on an event stream; one instance at a time (the holder of a
  * lease it renews every second) keeps the pure `Matcher` in step with that stream, runs the
- * rounds, claims each pair atomically and sends it to the instance of its users through that
- * instance's inbox stream. Another instance takes the lease over within `leaseMs` of the leader's
- * loss, rebuilding the matcher from the hash and the recent partings.
+ * rounds over everybody waiting on any instance, claims each pair atomically and sends it to the
+ * instances of its two users through their inboxes. Another instance takes the lease over within
+ * `leaseMs` of the leader's loss, rebuilding the matcher from the hash and the recent partings.
  *
  * Streams (not pub/sub): a read resumes from the last id it saw, so nothing is lost across a
  * reconnect. While Redis is away, changes to this instance's users are kept and written once it
  * is back; users wait meanwhile.
  *
- * Until media can flow between instances, pairs form only among users of one instance: the leader
- * keeps one matcher per instance (one global matcher would spend its bounded candidate lists on
- * users it may not pair).
+ * The score prefers a partner on the same instance (no media between machines), then in the
+ * same region; two users of different instances are joined by pipe transports (`InstancePipes`).
  */
 export class RedisMatchQueue implements MatchQueue {
   readonly #options: RedisMatchQueueOptions;
   readonly #redis: MeetopiaRedis;
   readonly #reader: MeetopiaRedis;
+  /** Wakes the event reader when this instance starts leading. */
+  #wake: (() => void) | undefined;
   readonly #id: string;
   readonly #leaseMs: number;
   /** This instance's waiting users. */
@@ -71,7 +78,6 @@ export class RedisMatchQueue implements MatchQueue {
   /** Writes that failed (Redis away), replayed in order once it is back. */
   readonly #unsent: Array<() => Promise<void>> = [];
   #flushing = false;
-  #inboxId = '$';
   /** The leader's matcher and its read position in the event stream (null: not leading). */
   #leading: Leading | null = null;
   #closed = false;
@@ -86,6 +92,10 @@ export class RedisMatchQueue implements MatchQueue {
     this.#reader.on('error', () => {}); // the main connection logs outages
     this.#id = options.cluster.id;
     this.#leaseMs = options.leaseMs ?? LEASE_MS;
+    options.inbox.onMessage((message) => {
+      if (message.type === 'paired' || message.type === 'stage') this.#deliver(message as unknown as Inbound);
+      return undefined;
+    });
     this.#leaseTimer = setInterval(() => void this.#holdLease(), Math.round(this.#leaseMs / 3));
     this.#leaseTimer.unref();
     this.#flushTimer = setInterval(() => void this.#flush().catch(() => {}), 1000);
@@ -168,6 +178,7 @@ export class RedisMatchQueue implements MatchQueue {
     clearInterval(this.#leaseTimer);
     clearInterval(this.#flushTimer);
     this.#stopLeading();
+    this.#wake?.();
     // Let the next instance take over at once rather than after the lease.
     if (this.#redis.isReady)
       void this.#redis
@@ -259,23 +270,24 @@ export class RedisMatchQueue implements MatchQueue {
       String(this.#options.now() - this.#options.recentWindowMs),
       '+',
     );
-    const matchers = new InstanceMatchers(this.#options);
+    const matcher = new Matcher(this.#options);
     for (const entry of parted ?? []) {
-      const { instance, a, b, skipped } = entry.message;
-      if (instance && a && b) matchers.parted(instance, a, b, { skipped: skipped === '1' });
+      const { a, b, skipped } = entry.message;
+      if (a && b) matcher.parted(a, b, { skipped: skipped === '1' });
     }
-    for (const json of Object.values(tickets)) matchers.enqueue(fromWire(json));
+    for (const json of Object.values(tickets)) matcher.enqueue(fromWire(json));
     const leading: Leading = {
-      matchers,
+      matcher,
       eventsId: last?.[0]?.id ?? '0',
       timer: undefined,
       timerAt: null,
       sweptAt: Number.NEGATIVE_INFINITY,
     };
     this.#leading = leading;
+    this.#wake?.();
     // Tickets of instances that died with users waiting: nobody will answer for them.
     const dropped = await this.#sweepGone(leading);
-    this.#options.logger.info({ waiting: matchers.size, dropped }, 'matching the shared queue here');
+    this.#options.logger.info({ waiting: matcher.size, dropped }, 'matching the shared queue here');
     await this.#round();
   }
 
@@ -284,11 +296,17 @@ export class RedisMatchQueue implements MatchQueue {
     const now = this.#options.now();
     if (now - leading.sweptAt < this.#options.cluster.timeoutMs) return 0;
     leading.sweptAt = now;
-    const instances = leading.matchers.instances();
-    const alive = await this.#options.cluster.alive(instances);
-    const gone = instances.filter((instance) => !alive.has(instance));
-    if (gone.length === 0 || leading !== this.#leading) return 0;
-    const ids = gone.flatMap((instance) => leading.matchers.drop(instance));
+    const byInstance = new Map<string, string[]>();
+    for (const ticket of leading.matcher.tickets()) {
+      const instance = ticket.location.instance ?? '';
+      const ids = byInstance.get(instance) ?? [];
+      ids.push(ticket.id);
+      byInstance.set(instance, ids);
+    }
+    const alive = await this.#options.cluster.alive([...byInstance.keys()]);
+    if (leading !== this.#leading) return 0;
+    const ids = [...byInstance].filter(([instance]) => !alive.has(instance)).flatMap(([, waiting]) => waiting);
+    for (const id of ids) leading.matcher.remove(id);
     if (ids.length > 0) await this.#redis.hDel(this.#key('tickets'), ids);
     return ids.length;
   }
@@ -299,36 +317,32 @@ export class RedisMatchQueue implements MatchQueue {
     this.#leading = null;
   }
 
-  /** One loop reads this instance's inbox, and the event stream while leading. */
+  /** While this instance leads, one loop follows the event stream into the matcher. */
   async #read(): Promise<void> {
     while (!this.#closed) {
+      const leading = this.#leading;
+      if (!leading) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
       try {
         if (!this.#reader.isOpen) await this.#reader.connect();
-        if (this.#inboxId === '$') {
-          const last = await this.#reader.xRevRange(this.#inbox(this.#id), '+', '-', { COUNT: 1 });
-          this.#inboxId = last?.[0]?.id ?? '0';
-        }
-        const leading = this.#leading;
-        const streams = [{ key: this.#inbox(this.#id), id: this.#inboxId }];
-        if (leading) streams.push({ key: this.#key('events'), id: leading.eventsId });
-        const replies = await this.#reader.xRead(streams, { BLOCK: READ_BLOCK_MS, COUNT: 1000 });
-        if (!replies || this.#closed) continue;
+        const replies = await this.#reader.xRead([{ key: this.#key('events'), id: leading.eventsId }], {
+          BLOCK: READ_BLOCK_MS,
+          COUNT: 1000,
+        });
+        if (!replies || this.#closed || leading !== this.#leading) continue;
         let changed = false;
-        for (const { name, messages } of replies as Array<{
-          name: string;
+        for (const { messages } of replies as Array<{
           messages: Array<{ id: string; message: Record<string, string> }>;
         }>) {
-          if (name === this.#inbox(this.#id)) {
-            for (const { id, message } of messages) {
-              this.#inboxId = id;
-              this.#deliver(JSON.parse(message.body ?? 'null') as Inbound | null);
-            }
-          } else if (leading && leading === this.#leading) {
-            for (const { id, message } of messages) {
-              leading.eventsId = id;
-              applyEvent(leading.matchers, message);
-              changed = true;
-            }
+          for (const { id, message } of messages) {
+            leading.eventsId = id;
+            applyEvent(leading.matcher, message);
+            changed = true;
           }
         }
         if (changed) await this.#round();
@@ -340,8 +354,7 @@ export class RedisMatchQueue implements MatchQueue {
     }
   }
 
-  #deliver(message: Inbound | null): void {
-    if (message === null) return;
+  #deliver(message: Inbound): void {
     if (message.type === 'stage') {
       if (!this.#local.has(message.id)) return;
       this.#options.onStage(message.id, message.stage);
@@ -349,7 +362,7 @@ export class RedisMatchQueue implements MatchQueue {
     }
     const pair: MatchedPair = { ...message.pair, a: fromWire(message.pair.a), b: fromWire(message.pair.b) };
     for (const ticket of [pair.a, pair.b]) this.#local.delete(ticket.id);
-    this.#options.onPaired(pair);
+    this.#options.onPaired(pair, message.pairId);
   }
 
   /** The leader's round: pairs are claimed in Redis, then sent to their users' instances. */
@@ -357,8 +370,8 @@ export class RedisMatchQueue implements MatchQueue {
     const leading = this.#leading;
     if (!leading || this.#closed) return;
     const started = performance.now();
-    const { pairs, widened } = leading.matchers.round();
-    this.#options.onRound?.(performance.now() - started, leading.matchers.size);
+    const { pairs, widened } = leading.matcher.round();
+    this.#options.onRound?.(performance.now() - started, leading.matcher.size);
     // All claims of a round in one pipeline, then all the messages in one transaction: two round
     // trips per round, whatever the number of pairs.
     const claims = await Promise.all(
@@ -375,29 +388,36 @@ export class RedisMatchQueue implements MatchQueue {
     }
     const messages = this.#redis.multi();
     let count = 0;
-    const send = (instance: string | undefined, body: string) => {
+    const send = (instance: string | undefined, message: Inbound) => {
       if (instance === undefined) return;
-      messages.xAdd(this.#inbox(instance), '*', { body }, trim());
+      this.#options.inbox.sendWithin(messages, instance, message);
       count += 1;
     };
     for (const [i, pair] of pairs.entries()) {
       const claimed = Number(claims[i]);
       if (claimed !== 1) {
         // One of them left meanwhile: whoever is still in the queue waits on, in the matcher too.
-        if (claimed === 12 || claimed === 13) leading.matchers.enqueue(pair.a);
-        if (claimed === 11 || claimed === 13) leading.matchers.enqueue(pair.b);
+        if (claimed === 12 || claimed === 13) leading.matcher.enqueue(pair.a);
+        if (claimed === 11 || claimed === 13) leading.matcher.enqueue(pair.b);
         continue;
       }
-      const body = JSON.stringify({ type: 'paired', pair: { ...pair, a: toWire(pair.a), b: toWire(pair.b) } });
-      for (const instance of new Set([pair.a.location.instance, pair.b.location.instance])) send(instance, body);
+      // Both instances name the conversation alike.
+      const message: Inbound = {
+        type: 'paired',
+        pairId: randomUUID(),
+        pair: { ...pair, a: toWire(pair.a), b: toWire(pair.b) },
+      };
+      for (const instance of new Set([pair.a.location.instance, pair.b.location.instance])) send(instance, message);
     }
-    for (const { instance, id, stage } of widened) send(instance, JSON.stringify({ type: 'stage', id, stage }));
+    for (const { id, stage } of widened) {
+      send(leading.matcher.ticket(id)?.location.instance, { type: 'stage', id, stage });
+    }
     if (count > 0) await messages.exec();
     this.#schedule(leading);
   }
 
   #schedule(leading: Leading): void {
-    const at = leading.matchers.nextEventAt();
+    const at = leading.matcher.nextEventAt();
     if (at === leading.timerAt) return;
     clearTimeout(leading.timer);
     leading.timerAt = at;
@@ -415,90 +435,17 @@ export class RedisMatchQueue implements MatchQueue {
   #key(name: string): string {
     return `${this.#options.prefix}queue:${name}`;
   }
-
-  #inbox(instance: string): string {
-    return this.#key(`inbox:${instance}`);
-  }
 }
 
 function trim() {
   return { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: STREAM_MAX } };
 }
 
-/** The leader's matchers, one per instance (pairs form within an instance until media is piped between them). */
-class InstanceMatchers {
-  readonly #options: MatcherOptions;
-  readonly #byInstance = new Map<string, Matcher>();
-
-  constructor(options: MatcherOptions) {
-    this.#options = options;
-  }
-
-  get size(): number {
-    let size = 0;
-    for (const matcher of this.#byInstance.values()) size += matcher.size;
-    return size;
-  }
-
-  instances(): string[] {
-    return [...this.#byInstance.keys()];
-  }
-
-  enqueue(ticket: MatchTicket): void {
-    this.#of(ticket.location.instance ?? '').enqueue(ticket);
-  }
-
-  remove(instance: string, id: string): void {
-    this.#byInstance.get(instance)?.remove(id);
-  }
-
-  parted(instance: string, a: string, b: string, options: { skipped: boolean }): void {
-    this.#of(instance).parted(a, b, options);
-  }
-
-  round(): { pairs: MatchedPair[]; widened: Array<{ instance: string; id: string; stage: SearchStage }> } {
-    const pairs: MatchedPair[] = [];
-    const widened: Array<{ instance: string; id: string; stage: SearchStage }> = [];
-    for (const [instance, matcher] of this.#byInstance) {
-      const result = matcher.round();
-      pairs.push(...result.pairs);
-      for (const change of result.widened) widened.push({ instance, ...change });
-    }
-    return { pairs, widened };
-  }
-
-  nextEventAt(): number | null {
-    let earliest: number | null = null;
-    for (const matcher of this.#byInstance.values()) {
-      const at = matcher.nextEventAt();
-      if (at !== null && (earliest === null || at < earliest)) earliest = at;
-    }
-    return earliest;
-  }
-
-  /** Forgets an instance (it died); returns the ids of its users who were waiting. */
-  drop(instance: string): string[] {
-    const matcher = this.#byInstance.get(instance);
-    this.#byInstance.delete(instance);
-    return matcher ? [...matcher.tickets()].map((ticket) => ticket.id) : [];
-  }
-
-  #of(instance: string): Matcher {
-    let matcher = this.#byInstance.get(instance);
-    if (!matcher) {
-      matcher = new Matcher(this.#options);
-      this.#byInstance.set(instance, matcher);
-    }
-    return matcher;
-  }
-}
-
-function applyEvent(matchers: InstanceMatchers, event: Record<string, string>): void {
-  const instance = event.instance ?? '';
-  if (event.op === 'enqueue' && event.ticket) matchers.enqueue(fromWire(event.ticket));
-  else if (event.op === 'dequeue' && event.id) matchers.remove(instance, event.id);
+function applyEvent(matcher: Matcher, event: Record<string, string>): void {
+  if (event.op === 'enqueue' && event.ticket) matcher.enqueue(fromWire(event.ticket));
+  else if (event.op === 'dequeue' && event.id) matcher.remove(event.id);
   else if (event.op === 'parted' && event.a && event.b)
-    matchers.parted(instance, event.a, event.b, { skipped: event.skipped === '1' });
+    matcher.parted(event.a, event.b, { skipped: event.skipped === '1' });
 }
 
 type WireTicket = Omit<MatchTicket, 'blocked'> & { blocked: string[] };

@@ -4,8 +4,10 @@ import type { Logger } from '../../logger.js';
 import type { InstanceLoad, Stores } from '../openStores.js';
 import { ClusterMembership } from './ClusterMembership.js';
 import { connectRedis, type MeetopiaRedis } from './connection.js';
+import { RedisInstanceInbox } from './RedisInstanceInbox.js';
 import { RedisMatchQueue } from './RedisMatchQueue.js';
 import { RedisSafetyStore } from './RedisSafetyStore.js';
+import { RedisSessionStore } from './RedisSessionStore.js';
 import { RedisSettingsChannel } from './RedisSettingsChannel.js';
 
 /**
@@ -32,6 +34,14 @@ export async function openRedisStores(
   });
   await membership.start();
   const settingsChannel = await RedisSettingsChannel.open(redis, prefix, instanceId, redisLogger);
+  const inbox = new RedisInstanceInbox({
+    redis,
+    prefix,
+    self: instanceId,
+    logger: redisLogger,
+    alive: (instances) => membership.alive(instances),
+  });
+  await inbox.start();
   const simulcastKey = `${prefix}settings:simulcast`;
   let queue: RedisMatchQueue | undefined;
   return {
@@ -45,12 +55,15 @@ export async function openRedisStores(
     },
     settingsChannel,
     place: { instance: instanceId, ...(region === null ? {} : { region }) },
+    relay: inbox,
+    sessions: new RedisSessionStore(redis, prefix),
     createQueue: (options) => {
       queue = new RedisMatchQueue({
         ...options,
         redis,
         prefix,
         cluster: membership,
+        inbox,
         logger: logger.child({ component: 'queue' }),
       });
       return queue;
@@ -74,6 +87,7 @@ export async function openRedisStores(
     },
     close: async () => {
       queue?.close();
+      inbox.close();
       await settingsChannel.close();
       await membership.close().catch(() => {});
       if (redis.isOpen) await redis.close();
