@@ -143,7 +143,14 @@ export async function pairUp(a: Page, b: Page, options: { frames?: number } = {}
 }
 
 /** Inbound video figures of the remote <video>'s receive transport (from the browser's own getStats). */
-export type InboundVideo = { framesDecoded: number; frameWidth: number; frameHeight: number; bytesReceived: number };
+export type InboundVideo = {
+  framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  bytesReceived: number;
+  /** The track shown: a new consumer (a new partner, or the same one back from elsewhere) is a new track. */
+  trackId: string;
+};
 
 /** The inbound-rtp stats of the track shown in the remote <video> (not mediasoup's probator stream). */
 export async function inboundVideo(page: Page): Promise<InboundVideo | null> {
@@ -162,6 +169,7 @@ export async function inboundVideo(page: Page): Promise<InboundVideo | null> {
           frameWidth: stat.frameWidth ?? 0,
           frameHeight: stat.frameHeight ?? 0,
           bytesReceived: stat.bytesReceived ?? 0,
+          trackId: track.id,
         };
       }
     }
@@ -182,6 +190,28 @@ export async function waitForRemoteFrames(
     if (Date.now() > deadline)
       throw new Error(`no remote frames decoded beyond ${after} (last: ${JSON.stringify(video)})`);
     await page.waitForTimeout(100);
+  }
+}
+
+/**
+ * Waits until the remote video advances beyond what `before` showed: more frames of the same
+ * track, or frames of a new one (its consumer was made anew, e.g. after the partner moved).
+ */
+export async function waitForVideoAfter(
+  page: Page,
+  before: InboundVideo | null,
+  options: { frames?: number; timeoutMs?: number } = {},
+): Promise<InboundVideo> {
+  const frames = options.frames ?? 5;
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    const video = await inboundVideo(page);
+    if (video) {
+      const sameTrack = before !== null && video.trackId === before.trackId;
+      if (video.framesDecoded > (sameTrack ? before.framesDecoded : 0) + frames) return video;
+    }
+    if (Date.now() > deadline) throw new Error(`remote video did not advance (last: ${JSON.stringify(video)})`);
+    await page.waitForTimeout(50);
   }
 }
 

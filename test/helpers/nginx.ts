@@ -21,7 +21,12 @@ export class NginxServer {
     this.#child = child;
   }
 
-  static async start(exampleFile: string, upstreamPorts: number[]): Promise<NginxServer> {
+  /** `edit`: a change the test makes to the example on top (said where it is used). */
+  static async start(
+    exampleFile: string,
+    upstreamPorts: number[],
+    edit: (site: string) => string = (site) => site,
+  ): Promise<NginxServer> {
     const port = await freePortRun(1);
     const dir = mkdtempSync(join(tmpdir(), 'meetopia-nginx-'));
     mkdirSync(join(dir, 'logs'));
@@ -35,7 +40,7 @@ export class NginxServer {
       .replace(/^(\s*)keepalive /m, `${servers}\n$1keepalive `)
       .replace(/^\s*listen 80;$/m, `    listen 127.0.0.1:${port};`);
     if (!site.includes(`listen 127.0.0.1:${port};`)) throw new Error(`${exampleFile} has no "listen 80;" line`);
-    writeFileSync(join(dir, 'site.conf'), site);
+    writeFileSync(join(dir, 'site.conf'), edit(site));
     writeFileSync(
       join(dir, 'nginx.conf'),
       [

@@ -273,7 +273,8 @@ export class Lobby {
 
   /**
    * Tells a partner on another instance what this user now shows (media, tracks, network
-   * quality, connection); a partner here reads it from the session itself.
+   * quality, connection: their page is there and its media is not reconnecting); a partner here
+   * reads it from the session itself.
    */
   relayState(session: Session): void {
     const pair = session.pair;
@@ -285,7 +286,7 @@ export class Lobby {
       textReason: session.textReason ?? null,
       ...session.tracks,
       quality: session.quality.class,
-      connected: session.connected,
+      connected: session.connected && session.presence !== 'reconnecting',
     });
   }
 
@@ -647,6 +648,11 @@ export class Lobby {
    * dropped, this side's producers are announced there, and this user's state is sent there.
    */
   #partnerMoved(session: Session, pair: Pair, partner: RemotePartner, instance: string): void {
+    // Reconnecting until their state says their media is back.
+    if (partner.connected) {
+      partner.connected = false;
+      session.notify({ type: 'peerConnection', connected: false });
+    }
     pair.media.dropFrom(partner);
     partner.media.close();
     partner.instance = instance;

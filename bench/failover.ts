@@ -1,0 +1,70 @@
+/**
+ * Conversations across the loss of an instance: three built instances sharing Redis behind nginx
+ * (the deploy example, hashing on a per-browser cookie: see test/helpers/laneCluster.ts), two
+ * Chromium users in a call on different instances. Each round kills (-9) the instance of one of
+ * them (alternately), waits until both are back in the same conversation with video advancing on
+ * both sides, and starts the killed instance again. Prints conversations restored and the time
+ * from the kill to video again (both sides) and to the page being back (its status `matched`).
+ * Usage: npm run build && npx tsx bench/failover.ts [rounds=20]
+ */
+import type { Page } from 'playwright-core';
+import { inboundVideo, launchChromium, pairUp, waitForStatus, waitForVideoAfter } from '../test/helpers/browser.js';
+import { LaneCluster, pairIdOf } from '../test/helpers/laneCluster.js';
+import { summary } from './lib/stats.js';
+
+const rounds = Number(process.argv[2] ?? 20);
+const name = 'bench-failover';
+const cluster = await LaneCluster.start(name, 3);
+const browser = await launchChromium();
+
+const restored: boolean[] = [];
+const videoAgainMs: number[] = [];
+const pageBackMs: number[] = [];
+try {
+  const alice = await cluster.open(browser, 'alice');
+  const aliceHome = await cluster.holding(alice);
+  const { page: bob, home: bobHome } = await cluster.openElsewhere(browser, 'bob', [aliceHome]);
+  const homes = new Map<Page, number>([
+    [alice, cluster.instances.indexOf(aliceHome)],
+    [bob, cluster.instances.indexOf(bobHome)],
+  ]);
+  await pairUp(alice, bob, { frames: 10 });
+  const pairId = await pairIdOf(alice);
+  for (let round = 0; round < rounds; round += 1) {
+    const victim = round % 2 === 0 ? alice : bob;
+    const other = victim === alice ? bob : alice;
+    const index = homes.get(victim) ?? 0;
+    const home = cluster.instances[index];
+    if (!home) throw new Error('lost track of an instance');
+    const [victimSaw, otherSaw] = [await inboundVideo(victim), await inboundVideo(other)];
+    const killedAtWall = Date.now();
+    home.child.kill('SIGKILL');
+    const killedAt = performance.now();
+    try {
+      await waitForStatus(victim, 'matched', 30_000);
+      pageBackMs.push(performance.now() - killedAt);
+      await waitForVideoAfter(victim, victimSaw, { timeoutMs: 20_000 });
+      await waitForVideoAfter(other, otherSaw, { timeoutMs: 20_000 });
+      videoAgainMs.push(performance.now() - killedAt);
+      // Where each page is now: the victim where it was taken over; the other too if it shared the instance.
+      const newHome = cluster.instances.indexOf(await cluster.tookOver(killedAtWall));
+      for (const [page, at] of homes) if (at === index) homes.set(page, newHome);
+      const same = (await pairIdOf(victim)) === pairId && (await pairIdOf(other)) === pairId;
+      restored.push(same);
+      console.log(
+        `round ${round + 1}: video again after ${Math.round(videoAgainMs.at(-1) ?? 0)} ms, same conversation: ${same}`,
+      );
+    } catch (error) {
+      restored.push(false);
+      console.log(`round ${round + 1}: not restored: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    await home.stop('SIGKILL');
+    await cluster.restart(index, name);
+  }
+} finally {
+  await browser.close();
+  await cluster.stop();
+}
+console.log(`conversations restored: ${restored.filter(Boolean).length} / ${restored.length}`);
+console.log(summary('kill -9 → page back (matched), ms', pageBackMs));
+console.log(summary('kill -9 → video on both sides, ms', videoAgainMs));
