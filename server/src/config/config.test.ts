@@ -56,6 +56,13 @@ describe('loadConfig()', () => {
     expect(() => loadConfig({ MEDIA_PORT: '80' })).toThrow(/MEDIA_PORT/);
   });
 
+  it('needs the address other instances reach the pipes on when they listen on every address', () => {
+    expect(() => loadConfig({ INSTANCE_PIPE_LISTEN_IP: '0.0.0.0' })).toThrow(/INSTANCE_PIPE_ADDRESS: required/);
+    const config = loadConfig({ INSTANCE_PIPE_LISTEN_IP: '0.0.0.0', INSTANCE_PIPE_ADDRESS: '10.0.0.5' });
+    expect(config.media.instancePipe).toEqual({ listenIp: '0.0.0.0', announcedAddress: '10.0.0.5' });
+    expect(loadConfig({}).media.instancePipe).toEqual({ listenIp: '127.0.0.1', announcedAddress: undefined });
+  });
+
   it('refuses a short admin token', () => {
     expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN: must be at least 16 characters/);
   });

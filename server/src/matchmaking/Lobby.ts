@@ -273,8 +273,8 @@ export class Lobby {
 
   /**
    * Tells a partner on another instance what this user now shows (media, tracks, network
-   * quality, connection: their page is there and its media is not reconnecting); a partner here
-   * reads it from the session itself.
+   * quality, connection: their page is there, and its media is not being made anew after a
+   * take-over); a partner here reads it from the session itself.
    */
   relayState(session: Session): void {
     const pair = session.pair;
@@ -286,7 +286,7 @@ export class Lobby {
       textReason: session.textReason ?? null,
       ...session.tracks,
       quality: session.quality.class,
-      connected: session.connected && session.presence !== 'reconnecting',
+      connected: session.connected && !session.rebuildingMedia,
     });
   }
 

@@ -87,6 +87,8 @@ export class Session implements MediaPeer {
   matchCount = 0;
   /** The last conversation, for a report or block shortly after it ended. */
   lastConversation: PastConversation | null = null;
+  /** Taken over from another instance and its media not connected here yet (see SessionService). */
+  rebuildingMedia = false;
   /** Microphone muted / camera off, as the partner is told. */
   tracks = { micMuted: false, cameraOff: false };
   pair: Pair | null = null;

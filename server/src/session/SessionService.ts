@@ -254,7 +254,10 @@ export class SessionService {
     const wasAway = session.presence === 'standby';
     session.standbySince = null;
     this.#setPresence(session, session.media.iceConnected ? 'active' : 'reconnecting');
-    if (wasAway) session.partner?.notify({ type: 'peerConnection', connected: true });
+    if (wasAway) {
+      session.partner?.notify({ type: 'peerConnection', connected: true });
+      this.#options.lobby.relayState(session);
+    }
     // Back in the queue only after the client has its snapshot: a match must not overtake it.
     socket.afterReply(() => {
       this.#options.lobby.restore(session).catch((error: unknown) => {
@@ -303,7 +306,7 @@ export class SessionService {
     session.socket = socket;
     this.#sessions.set(session.id, session);
     // Its page makes new transports here: until they connect, a partner sees it reconnecting.
-    if (session.mediaMode === 'video') this.#setPresence(session, 'reconnecting');
+    if (record.producing) this.#setRebuildingMedia(session, true);
     if (record.pair) await this.#options.lobby.adoptPair(session, record.pair, { instance: from, handedOver });
     // Written at once: a partner taken over meanwhile must find this user here.
     await cluster.sync.flush(session);
@@ -386,6 +389,7 @@ export class SessionService {
     media.on('readyToConsume', sync);
     media.on('iceState', ({ allConnected }) => {
       if (session.presence === 'reconnecting' && allConnected) this.#setPresence(session, 'active');
+      if (session.rebuildingMedia && allConnected) this.#setRebuildingMedia(session, false);
     });
     return media;
   }
@@ -396,18 +400,29 @@ export class SessionService {
     session.media.worker.sessions -= 1;
   }
 
-  /** Sets where the session is; a partner on another instance hears of a change. */
   #setPresence(session: Session, presence: Presence): void {
-    const changed = session.presence !== presence;
     session.presence = presence;
     this.#clearTimer(session, 'reconnecting');
     if (presence === 'reconnecting') {
       // Media may never come back (then the client falls back to text): don't count it as reconnecting forever.
       this.#setTimer(session, 'reconnecting', RECONNECTING_LIMIT_MS, () => {
-        if (session.presence === 'reconnecting') this.#setPresence(session, 'active');
+        if (session.presence === 'reconnecting') session.presence = 'active';
       });
     }
-    if (changed) this.#options.lobby.relayState(session);
+  }
+
+  /**
+   * A session taken over has its media made anew on this instance: its partner sees it
+   * reconnecting until its transports connect (or, if they never do, for RECONNECTING_LIMIT_MS).
+   */
+  #setRebuildingMedia(session: Session, rebuilding: boolean): void {
+    if (session.rebuildingMedia === rebuilding) return;
+    session.rebuildingMedia = rebuilding;
+    this.#clearTimer(session, 'rebuilding');
+    if (rebuilding) {
+      this.#setTimer(session, 'rebuilding', RECONNECTING_LIMIT_MS, () => this.#setRebuildingMedia(session, false));
+    }
+    this.#options.lobby.relayState(session);
   }
 
   /** Ends a session for good: partner told, media closed, token revoked. */

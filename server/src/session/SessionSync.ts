@@ -110,6 +110,7 @@ export class SessionSync {
       mediaMode: session.mediaMode,
       textReason: session.textReason ?? null,
       tracks: session.tracks,
+      producing: session.media.producers.length > 0,
       pair:
         pair && partner
           ? {

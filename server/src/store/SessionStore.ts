@@ -31,6 +31,8 @@ export type SessionRecord = {
   mediaMode: MediaMode;
   textReason: TextModeReason | null;
   tracks: { micMuted: boolean; cameraOff: boolean };
+  /** Whether the user was sending media (then their page makes it anew where they come back). */
+  producing: boolean;
   pair: { id: string; createdAt: number; partner: PartnerRecord } | null;
 };
 

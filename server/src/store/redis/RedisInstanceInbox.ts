@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../logger.js';
 import type { InstanceRelay, RelayHandler, RelayMessage } from '../InstanceRelay.js';
 import type { MeetopiaRedis } from './connection.js';
+import { WriteBacklog } from './WriteBacklog.js';
 
 const READ_BLOCK_MS = 1000;
 const STREAM_MAX = 10_000;
@@ -36,6 +37,8 @@ export class RedisInstanceInbox implements InstanceRelay {
   readonly #logger: Logger;
   readonly #handlers: RelayHandler[] = [];
   readonly #pending = new Map<string, Pending>();
+  /** Messages sent while Redis is away go out, in order, once it is back. */
+  readonly #unsent: WriteBacklog;
   #lastId = '0';
   #closed = false;
   #reading: Promise<void> = Promise.resolve();
@@ -55,6 +58,7 @@ export class RedisInstanceInbox implements InstanceRelay {
     this.#redis = options.redis;
     this.#prefix = options.prefix;
     this.#logger = options.logger;
+    this.#unsent = new WriteBacklog(options.redis, options.logger, 'message to another instance');
     this.#reader = options.redis.duplicate();
     this.#reader.on('error', () => {}); // the main connection logs outages
   }
@@ -76,7 +80,7 @@ export class RedisInstanceInbox implements InstanceRelay {
   }
 
   async send(instance: string, message: RelayMessage): Promise<void> {
-    await this.#write(instance, { from: this.self, message });
+    await this.#unsent.run(() => this.#write(instance, { from: this.self, message }));
   }
 
   /** Adds a message to a transaction the caller runs (several inboxes written at once). */
@@ -104,6 +108,7 @@ export class RedisInstanceInbox implements InstanceRelay {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unsent.close();
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
       pending.reject(new Error('closed'));

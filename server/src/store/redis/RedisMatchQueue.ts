@@ -8,6 +8,7 @@ import type { MatchQueue, MatchQueueEvents } from '../MatchQueue.js';
 import type { ClusterMembership } from './ClusterMembership.js';
 import type { MeetopiaRedis } from './connection.js';
 import type { RedisInstanceInbox } from './RedisInstanceInbox.js';
+import { WriteBacklog } from './WriteBacklog.js';
 
 export type RedisMatchQueueOptions = MatcherOptions &
   MatchQueueEvents & {
@@ -76,13 +77,11 @@ export class RedisMatchQueue implements MatchQueue {
   /** This instance's waiting users. */
   readonly #local = new Map<string, MatchTicket>();
   /** Writes that failed (Redis away), replayed in order once it is back. */
-  readonly #unsent: Array<() => Promise<void>> = [];
-  #flushing = false;
+  readonly #unsent: WriteBacklog;
   /** The leader's matcher and its read position in the event stream (null: not leading). */
   #leading: Leading | null = null;
   #closed = false;
   readonly #leaseTimer: NodeJS.Timeout;
-  readonly #flushTimer: NodeJS.Timeout;
   readonly #reading: Promise<void>;
 
   constructor(options: RedisMatchQueueOptions) {
@@ -98,8 +97,7 @@ export class RedisMatchQueue implements MatchQueue {
     });
     this.#leaseTimer = setInterval(() => void this.#holdLease(), Math.round(this.#leaseMs / 3));
     this.#leaseTimer.unref();
-    this.#flushTimer = setInterval(() => void this.#flush().catch(() => {}), 1000);
-    this.#flushTimer.unref();
+    this.#unsent = new WriteBacklog(options.redis, options.logger, 'queue change');
     // Tickets of an earlier life of this instance go first; then the first lease attempt before the
     // first read: a leader from the start reads the events at once.
     this.#reading = this.#forgetEarlierLife()
@@ -132,7 +130,7 @@ export class RedisMatchQueue implements MatchQueue {
   async enqueue(ticket: MatchTicket): Promise<void> {
     this.#local.set(ticket.id, ticket);
     const json = JSON.stringify(toWire(ticket));
-    await this.#send(async () => {
+    await this.#unsent.run(async () => {
       // Only while still waiting: a replay after an outage must not bring back someone who left.
       if (this.#local.get(ticket.id) !== ticket) return;
       await this.#redis
@@ -145,7 +143,7 @@ export class RedisMatchQueue implements MatchQueue {
 
   async dequeue(id: string): Promise<void> {
     if (!this.#local.delete(id)) return;
-    await this.#send(async () => {
+    await this.#unsent.run(async () => {
       await this.#redis
         .multi()
         .hDel(this.#key('tickets'), id)
@@ -156,7 +154,7 @@ export class RedisMatchQueue implements MatchQueue {
 
   async parted(a: string, b: string, options: { skipped: boolean }): Promise<void> {
     const fields = { op: 'parted', instance: this.#id, a, b, skipped: options.skipped ? '1' : '0' };
-    await this.#send(async () => {
+    await this.#unsent.run(async () => {
       await this.#redis
         .multi()
         .xAdd(this.#key('events'), '*', fields, trim())
@@ -176,7 +174,7 @@ export class RedisMatchQueue implements MatchQueue {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#leaseTimer);
-    clearInterval(this.#flushTimer);
+    this.#unsent.close();
     this.#stopLeading();
     this.#wake?.();
     // Let the next instance take over at once rather than after the lease.
@@ -209,32 +207,6 @@ export class RedisMatchQueue implements MatchQueue {
       { dropped: stale.length },
       'dropped the waiting users of an earlier run of this instance',
     );
-  }
-
-  /** Runs a write now; if Redis is away, keeps it (in order) for when it is back. */
-  async #send(write: () => Promise<void>): Promise<void> {
-    if (this.#unsent.length === 0) {
-      try {
-        await write();
-        return;
-      } catch (error) {
-        this.#options.logger.warn({ err: error }, 'queue change kept until Redis is back');
-      }
-    }
-    this.#unsent.push(write);
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    try {
-      while (this.#unsent.length > 0 && this.#redis.isReady) {
-        await this.#unsent[0]?.();
-        this.#unsent.shift();
-      }
-    } finally {
-      this.#flushing = false;
-    }
   }
 
   /** Takes or renews the matcher's lease; starts or stops leading accordingly. */
