@@ -67,6 +67,16 @@ try {
     await cluster.restart(index, name);
   }
 } finally {
+  // What the instances complained of (by message), for rounds that took long.
+  const complaints = new Map<string, number>();
+  for (const instance of cluster.instances) {
+    for (const line of instance.logs) {
+      if (!/"level":[45]0/.test(line)) continue;
+      const message = /"msg":"([^"]*)"/.exec(line)?.[1] ?? line.slice(0, 80);
+      complaints.set(message, (complaints.get(message) ?? 0) + 1);
+    }
+  }
+  for (const [message, count] of complaints) console.log(`  logged ${count}×: ${message}`);
   await browser.close();
   await cluster.stop();
 }

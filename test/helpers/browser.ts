@@ -79,6 +79,8 @@ export type OpenUserOptions = {
   acceptRules?: boolean;
   /** The page's size (default {@link USER_VIEWPORT}). */
   viewport?: { width: number; height: number };
+  /** Cookies the browser context has for the page's site before it opens. */
+  cookies?: Array<{ name: string; value: string }>;
 };
 
 /** A user: a fresh browser context (own cookies, own camera permission) with the app open. */
@@ -87,6 +89,7 @@ export async function openUser(browser: Browser, url: string, options: OpenUserO
     permissions: options.denyCamera ? [] : ['camera', 'microphone'],
     viewport: options.viewport ?? USER_VIEWPORT,
   });
+  if (options.cookies) await context.addCookies(options.cookies.map((cookie) => ({ ...cookie, url })));
   const page = await context.newPage();
   page.on('pageerror', (error) => process.stderr.write(`[page error] ${error.message}\n`));
   if (options.acceptRules ?? true) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { waitForStatus } from './browser.js';
+import { openUser, waitForStatus } from './browser.js';
 import { NginxServer } from './nginx.js';
 import { RedisServer } from './redisServer.js';
 import { getStatus, type ServerProcess, startServerProcess } from './serverProcess.js';
@@ -56,23 +56,7 @@ export class LaneCluster {
 
   /** A user in a browser context of their own whose requests carry `lane`, with the app open and connected. */
   async open(browser: Browser, lane: string): Promise<Page> {
-    const context = await browser.newContext({
-      permissions: ['camera', 'microphone'],
-      viewport: { width: 640, height: 360 },
-    });
-    await context.addCookies([{ name: 'meetopia_lane', value: lane, url: this.nginx.url }]);
-    const page = await context.newPage();
-    await page.addInitScript(() => {
-      // A returning visitor: the rules gate is accepted as soon as it shows.
-      new MutationObserver(() => {
-        const button = document.querySelector<HTMLButtonElement>('[data-testid="rules-accept"]');
-        if (button && !button.dataset.autoAccepted) {
-          button.dataset.autoAccepted = 'true';
-          button.click();
-        }
-      }).observe(document, { childList: true, subtree: true });
-    });
-    await page.goto(this.nginx.url);
+    const page = await openUser(browser, this.nginx.url, { cookies: [{ name: 'meetopia_lane', value: lane }] });
     await waitForStatus(page, 'connected');
     return page;
   }

@@ -516,14 +516,7 @@ export class Lobby {
     if (!session || !this.#pairable(session)) {
       // Gone while the round ran: the partner's instance undoes its half and they wait again.
       this.#logger.warn({ a: mine.id, b: theirs.id }, 'paired a user who is gone; the partner waits again');
-      void cluster.relay
-        .send(instance, {
-          type: 'partner',
-          pairId,
-          to: theirs.id,
-          event: { type: 'unpaired', reason: 'peer-left', skipped: false, requeue: 'priority' },
-        } satisfies PartnerMessage)
-        .catch(() => {});
+      this.#relay(pairId, partner, { type: 'unpaired', reason: 'peer-left', skipped: false, requeue: 'priority' });
       if (session && !session.closed) void this.#enqueue(session, { priority: true });
       return;
     }
