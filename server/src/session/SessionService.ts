@@ -49,8 +49,13 @@ export type SessionServiceOptions = {
 /** How long a resumed session may stay `reconnecting` while its transports get ICE back. */
 const RECONNECTING_LIMIT_MS = 15_000;
 
-/** How long a live instance has to hand a session over to the instance its page came back to. */
-const HANDOVER_TIMEOUT_MS = 1000;
+/**
+ * How long a live instance has to hand a session over to the instance its page came back to (it
+ * answers within milliseconds; one that was killed still looks alive for up to 6 s, and this is
+ * what a take-over then waits for). A late answer is harmless: that instance lets go when it reads
+ * the request.
+ */
+const HANDOVER_TIMEOUT_MS = 500;
 
 export type SessionCounts = Record<Presence, number> & { paired: number; waiting: number; total: number };
 
