@@ -1,4 +1,5 @@
 import { bansResponseSchema, safetySettingsSchema, simulcastConfigSchema } from '@meetopia/protocol';
+import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminRequest } from '../helpers/adminApi.js';
 import { opusParameters, vp8SimulcastParameters } from '../helpers/fakeMedia.js';
@@ -257,6 +258,21 @@ describe('instances sharing Redis', () => {
       } finally {
         await doomed.stop('SIGKILL');
       }
+    });
+
+    it('a damaged session record is no record: the page is told its token is invalid, nothing else changes', async () => {
+      const a = await join(second.httpUrl, '192.0.2.37');
+      const id = a.hello?.sessionId ?? '';
+      const client = createClient({ url: redis.url });
+      await client.connect();
+      await client.set(`${prefix}sessions:session:${id}`, '{"id":42,"pair":"nonsense"}');
+      await client.close();
+      await expect(join(first.url, '192.0.2.37', a.hello?.resumeToken)).rejects.toMatchObject({
+        code: 'invalid-token',
+      });
+      // Its session goes on where it is.
+      expect(await a.request('ping', {})).toMatchObject({ ts: expect.any(Number) });
+      expect((await getStatus(second.httpUrl)).connections.active).toBeGreaterThan(0);
     });
 
     it('stopped (SIGTERM): the page is handed over to another instance and nobody sees the partner leave', async () => {

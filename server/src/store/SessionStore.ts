@@ -1,40 +1,55 @@
-import type { MediaMode, Preferences, TextModeReason } from '@meetopia/protocol';
+import { mediaModeSchema, preferencesSchema, textModeReasonSchema } from '@meetopia/protocol';
+import { z } from 'zod';
 import type { ChatEntry } from '../session/Pair.js';
 
+const id = z.string().min(1).max(200);
+
 /** The partner of a conversation as a session's record names them: enough to rebuild a `RemotePartner`. */
-export type PartnerRecord = {
-  id: string;
+const partnerRecordSchema = z.object({
+  id,
   /** Where their session was when this record was written. */
-  instance: string;
-  person: string;
-  keys: string[];
-  media: MediaMode;
-};
+  instance: id,
+  person: id,
+  keys: z.array(id).max(4),
+  media: mediaModeSchema,
+});
 
 /**
  * What another instance needs to take a session over when its user comes back there with the
  * session's resume token (their instance died or shut down): who they are (keyed hashes only),
  * what they asked for, and the conversation they are in. Chat lines are kept per conversation.
+ * Validated when read back: a record another version wrote, or a damaged one, is no record.
  */
-export type SessionRecord = {
-  id: string;
+export const sessionRecordSchema = z.object({
+  id,
   /** The instance that holds the session now. */
-  instance: string;
-  identity: { device: string | null; address: string; keys: string[] };
-  country: string | null;
-  preferences: Preferences;
-  rulesAccepted: boolean;
-  blockedKeys: string[];
-  matchCount: number;
-  wantsMatch: boolean;
-  searchingSince: number | null;
-  mediaMode: MediaMode;
-  textReason: TextModeReason | null;
-  tracks: { micMuted: boolean; cameraOff: boolean };
+  instance: id,
+  identity: z.object({ device: id.nullable(), address: id, keys: z.array(id).max(4) }),
+  country: z.string().length(2).nullable(),
+  preferences: preferencesSchema,
+  rulesAccepted: z.boolean(),
+  blockedKeys: z.array(id).max(10_000),
+  matchCount: z.number().int().nonnegative(),
+  wantsMatch: z.boolean(),
+  searchingSince: z.number().nullable(),
+  mediaMode: mediaModeSchema,
+  textReason: textModeReasonSchema.nullable(),
+  tracks: z.object({ micMuted: z.boolean(), cameraOff: z.boolean() }),
   /** Whether the user was sending media (then their page makes it anew where they come back). */
-  producing: boolean;
-  pair: { id: string; createdAt: number; partner: PartnerRecord } | null;
-};
+  producing: z.boolean(),
+  pair: z.object({ id, createdAt: z.number(), partner: partnerRecordSchema }).nullable(),
+});
+
+export type SessionRecord = z.infer<typeof sessionRecordSchema>;
+
+/** A chat line as the store keeps it (see `Pair`). */
+export const chatEntrySchema = z.object({
+  messageId: id,
+  senderId: id,
+  clientMessageId: id,
+  text: z.string().max(10_000),
+  ts: z.number(),
+}) satisfies z.ZodType<ChatEntry>;
 
 /**
  * Sessions as a shared store holds them (with REDIS_URL), so that any instance can resume one.

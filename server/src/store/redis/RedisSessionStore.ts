@@ -1,6 +1,7 @@
 import { MAX_CHAT_HISTORY } from '@meetopia/protocol';
+import type { z } from 'zod';
 import type { ChatEntry } from '../../session/Pair.js';
-import type { SessionRecord, SessionStore } from '../SessionStore.js';
+import { chatEntrySchema, type SessionRecord, type SessionStore, sessionRecordSchema } from '../SessionStore.js';
 import type { MeetopiaRedis } from './connection.js';
 
 /**
@@ -28,7 +29,7 @@ export class RedisSessionStore implements SessionStore {
 
   async load(id: string): Promise<SessionRecord | null> {
     const json = await this.#redis.get(this.#key('session', id));
-    return json === null ? null : (JSON.parse(json) as SessionRecord);
+    return json === null ? null : parsed(sessionRecordSchema, json);
   }
 
   async forget(id: string): Promise<void> {
@@ -59,7 +60,7 @@ export class RedisSessionStore implements SessionStore {
 
   async chat(pairId: string): Promise<ChatEntry[]> {
     const lines = await this.#redis.lRange(this.#key('chat', pairId), 0, -1);
-    return lines.map((line) => JSON.parse(line) as ChatEntry);
+    return lines.flatMap((line) => parsed(chatEntrySchema, line) ?? []);
   }
 
   async forgetChat(pairId: string): Promise<void> {
@@ -68,5 +69,15 @@ export class RedisSessionStore implements SessionStore {
 
   #key(kind: string, id: string): string {
     return `${this.#prefix}sessions:${kind}:${id}`;
+  }
+}
+
+/** The value if it is valid JSON of that shape, else null (a damaged or foreign entry counts as none). */
+function parsed<T>(schema: z.ZodType<T>, json: string): T | null {
+  try {
+    const result = schema.safeParse(JSON.parse(json));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
   }
 }
