@@ -260,6 +260,33 @@ describe('instances sharing Redis', () => {
       }
     });
 
+    it('killed (-9) with both users on it, both coming back at the same moment: still together', async () => {
+      const doomed = await startServerProcess('cluster-doomed-race', { ...env(), INSTANCE_ID: 'doomed-race' });
+      try {
+        const a = await join(doomed.url, '192.0.2.38');
+        const b = await join(doomed.url, '192.0.2.39');
+        await a.request('start', {});
+        await b.request('start', {});
+        const [matched] = await Promise.all([a.next('matched'), b.next('matched')]);
+        await sleep(100);
+        await doomed.stop('SIGKILL');
+        // Each reads the other's record while the other is being taken over too.
+        const [backA, backB] = await Promise.all([
+          join(first.url, '192.0.2.38', a.hello?.resumeToken),
+          join(second.httpUrl, '192.0.2.39', b.hello?.resumeToken),
+        ]);
+        for (const back of [backA, backB]) expect(back.hello?.snapshot).toMatchObject({ pairId: matched.pairId });
+        const connected = async (client: TestClient) =>
+          client.hello?.snapshot.peer?.connected || (await client.next('peerConnection', 5000)).connected;
+        expect(await connected(backA)).toBe(true);
+        expect(await connected(backB)).toBe(true);
+        await backA.request('chat', { pairId: matched.pairId, text: 'both back', clientMessageId: 'r1' });
+        expect((await backB.next('chat')).message.text).toBe('both back');
+      } finally {
+        await doomed.stop('SIGKILL');
+      }
+    });
+
     it('a damaged session record is no record: the page is told its token is invalid, nothing else changes', async () => {
       const a = await join(second.httpUrl, '192.0.2.37');
       const id = a.hello?.sessionId ?? '';

@@ -96,8 +96,11 @@ type PartnerState = {
 /** What happens to a pair on one instance that the partner's instance must apply to its user. */
 type PartnerEvent =
   | ({ type: 'state' } & PartnerState)
-  /** Their session moved to this instance (theirs died or shut down, or their page came back elsewhere). */
-  | { type: 'moved'; instance: string }
+  /**
+   * Their session moved to this instance (theirs died or shut down, or their page came back
+   * elsewhere), and shows this.
+   */
+  | ({ type: 'moved'; instance: string } & PartnerState)
   | { type: 'chat'; entry: ChatEntry }
   | { type: 'producers'; producers: Array<{ id: string; kind: MediaKind }> }
   | {
@@ -280,14 +283,7 @@ export class Lobby {
     const pair = session.pair;
     const partner = pair?.other(session);
     if (!pair || !(partner instanceof RemotePartner)) return;
-    this.#relay(pair.id, partner, {
-      type: 'state',
-      media: session.mediaMode,
-      textReason: session.textReason ?? null,
-      ...session.tracks,
-      quality: session.quality.class,
-      connected: session.connected && !session.rebuildingMedia,
-    });
+    this.#relay(pair.id, partner, { type: 'state', ...stateOf(session) });
   }
 
   /**
@@ -641,11 +637,6 @@ export class Lobby {
    * dropped, this side's producers are announced there, and this user's state is sent there.
    */
   #partnerMoved(session: Session, pair: Pair, partner: RemotePartner, instance: string): void {
-    // Reconnecting until their state says their media is back.
-    if (partner.connected) {
-      partner.connected = false;
-      session.notify({ type: 'peerConnection', connected: false });
-    }
     pair.media.dropFrom(partner);
     partner.media.close();
     partner.instance = instance;
@@ -668,29 +659,68 @@ export class Lobby {
   ): Promise<void> {
     const { cluster } = this.#options;
     if (!cluster) return;
+    // The half is there at once, the partner away where the record last saw them: a `moved` from
+    // them that arrives while the records load finds it.
+    const partner = this.#remotePartner(record.id, record.partner, record.partner.instance);
+    partner.heard = true;
+    partner.connected = false;
+    partner.lostSince = this.#options.now();
+    const pair = this.#halfPair(session, partner, record.id, record.createdAt);
     const [theirs, chat] = await Promise.all([
       cluster.sessions.load(record.partner.id),
       cluster.sessions.chat(record.id),
     ]);
-    // The partner left meanwhile: the conversation is over (the page learns it from its snapshot).
-    if (!theirs || theirs.pair?.id !== record.id) return;
-    const partner = this.#remotePartner(record.id, record.partner, theirs.instance);
-    partner.heard = true;
+    for (const entry of chat) pair.recordRelayed(entry);
+    if (!theirs || theirs.pair?.id !== record.id) {
+      // The partner left meanwhile: the conversation is over (the page learns it from its snapshot).
+      this.#pairs.delete(pair);
+      pair.media.close();
+      session.pair = null;
+      return;
+    }
     partner.mediaMode = theirs.mediaMode;
     partner.textReason = theirs.textReason ?? undefined;
     partner.tracks = theirs.tracks;
-    const alive = await cluster.relay.alive([theirs.instance]).catch(() => new Set<string>());
-    // On the instance this user came from, which did not hand them over (it died), or on another
-    // that died: they are away until their page comes back somewhere.
-    if (!alive.has(theirs.instance) || (theirs.instance === from.instance && !from.handedOver)) {
-      partner.connected = false;
-      partner.lostSince = this.#options.now();
+    // Where they are now, unless they said so themselves meanwhile.
+    if (partner.lostSince !== null) {
+      const alive = await cluster.relay.alive([theirs.instance]).catch(() => new Set<string>());
+      // Away: on the instance this user came from, which did not hand them over (it died), or on
+      // another that died; until their page comes back somewhere.
+      const away = !alive.has(theirs.instance) || (theirs.instance === from.instance && !from.handedOver);
+      if (!away && partner.lostSince !== null) {
+        if (theirs.instance !== partner.instance) {
+          partner.media.close();
+          partner.instance = theirs.instance;
+          partner.media = this.#remoteMedia(pair.id, () => partner, theirs.instance);
+        }
+        partner.lostSince = null;
+        partner.connected = true;
+        this.#relay(pair.id, partner, { type: 'moved', instance: cluster.relay.self, ...stateOf(session) });
+      }
     }
-    const pair = this.#halfPair(session, partner, record.id, record.createdAt);
-    for (const entry of chat) pair.recordRelayed(entry);
-    if (partner.lostSince === null) this.#relay(pair.id, partner, { type: 'moved', instance: cluster.relay.self });
     this.relayState(session);
     void pair.media.sync();
+  }
+
+  /**
+   * After a taken-over session's record says where it is now: a partner it found away may have
+   * been taken over at the same moment (both were on the instance that died), and read this
+   * user's old record. Of two sessions that each write their record and then read the other's, at
+   * least one sees the other's new place; it takes that place and tells them where it is.
+   */
+  async confirmPartner(session: Session): Promise<void> {
+    const { cluster } = this.#options;
+    const pair = session.pair;
+    const partner = pair?.other(session);
+    if (!cluster || !pair || !(partner instanceof RemotePartner) || partner.lostSince === null) return;
+    const theirs = await cluster.sessions.load(partner.id);
+    if (!theirs || theirs.pair?.id !== pair.id || session.pair !== pair) return;
+    // Their record still names the instance this user found them lost on: nothing new.
+    if (theirs.instance === partner.instance) return;
+    const alive = await cluster.relay.alive([theirs.instance]).catch(() => new Set<string>());
+    if (!alive.has(theirs.instance) || partner.lostSince === null) return;
+    this.#partnerMoved(session, pair, partner, theirs.instance);
+    this.#relay(pair.id, partner, { type: 'moved', instance: cluster.relay.self, ...stateOf(session) });
   }
 
   /**
@@ -792,7 +822,9 @@ export class Lobby {
     partner.heard = true;
     if (event.type === 'moved') {
       // From the instance that now holds them (it read their record): whatever it was before.
-      if (event.instance === from) this.#partnerMoved(session, pair, partner, from);
+      if (event.instance !== from) return;
+      this.#partnerMoved(session, pair, partner, from);
+      this.#showState(session, partner, event);
       return;
     }
     if (partner.instance !== from) return;
@@ -844,6 +876,20 @@ export class Lobby {
       session.notify({ type: 'peerConnection', connected: state.connected });
     }
   }
+}
+
+/**
+ * What a user shows their partner: connected means their page is there and its media is not
+ * being made anew after a take-over.
+ */
+function stateOf(session: Session): PartnerState {
+  return {
+    media: session.mediaMode,
+    textReason: session.textReason ?? null,
+    ...session.tracks,
+    quality: session.quality.class,
+    connected: session.connected && !session.rebuildingMedia,
+  };
 }
 
 /** "2 h 5 min", "45 s": for ban messages. */

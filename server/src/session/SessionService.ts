@@ -313,8 +313,10 @@ export class SessionService {
     // Its page makes new transports here: until they connect, a partner sees it reconnecting.
     if (record.producing) this.#setRebuildingMedia(session, true);
     if (record.pair) await this.#options.lobby.adoptPair(session, record.pair, { instance: from, handedOver });
-    // Written at once: a partner taken over meanwhile must find this user here.
+    // Written at once: a partner taken over meanwhile must find this user here (and, if it was
+    // taken over at the same moment and read the old record, is found here in turn).
     await cluster.sync.flush(session);
+    await this.#options.lobby.confirmPartner(session);
     socket.afterReply(() => {
       this.#options.lobby.restore(session).catch((error: unknown) => {
         session.logger.error({ err: error }, 'going back to the queue failed');
