@@ -533,7 +533,7 @@ export class Lobby {
     b: Member,
     match: MatchedPair,
     options: { waitedMs: readonly number[]; pairId: string | undefined; counted: boolean },
-  ): Pair {
+  ): void {
     const media = this.#pairMedia(a, b);
     const pair = new Pair(a, b, media, this.#options.now(), options.pairId);
     this.#pairs.add(pair);
@@ -571,7 +571,6 @@ export class Lobby {
     this.#options.onMatched?.(pair, options.waitedMs, match, { local, counted: options.counted });
     for (const member of local) this.#options.onChanged?.(member);
     void media.sync();
-    return pair;
   }
 
   /**
@@ -638,10 +637,8 @@ export class Lobby {
    */
   #partnerMoved(session: Session, pair: Pair, partner: RemotePartner, instance: string): void {
     pair.media.dropFrom(partner);
-    partner.media.close();
-    partner.instance = instance;
+    this.#rehome(pair.id, partner, instance);
     partner.lostSince = null;
-    partner.media = this.#remoteMedia(pair.id, () => partner, instance);
     this.#logger.info({ pairId: pair.id, instance }, "the partner's session moved to another instance");
     void pair.media.sync();
     this.relayState(session);
@@ -688,11 +685,7 @@ export class Lobby {
       // another that died; until their page comes back somewhere.
       const away = !alive.has(theirs.instance) || (theirs.instance === from.instance && !from.handedOver);
       if (!away && partner.lostSince !== null) {
-        if (theirs.instance !== partner.instance) {
-          partner.media.close();
-          partner.instance = theirs.instance;
-          partner.media = this.#remoteMedia(pair.id, () => partner, theirs.instance);
-        }
+        if (theirs.instance !== partner.instance) this.#rehome(pair.id, partner, theirs.instance);
         partner.lostSince = null;
         partner.connected = true;
         this.#relay(pair.id, partner, { type: 'moved', instance: cluster.relay.self, ...stateOf(session) });
@@ -700,6 +693,13 @@ export class Lobby {
     }
     this.relayState(session);
     void pair.media.sync();
+  }
+
+  /** Points a partner on another instance at the instance that now holds them: media from there. */
+  #rehome(pairId: string, partner: RemotePartner, instance: string): void {
+    partner.media.close();
+    partner.instance = instance;
+    partner.media = this.#remoteMedia(pairId, () => partner, instance);
   }
 
   /**

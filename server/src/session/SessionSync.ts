@@ -37,10 +37,6 @@ export class SessionSync {
     this.#refresh.unref();
   }
 
-  get instance(): string {
-    return this.#options.instance;
-  }
-
   get store(): SessionStore {
     return this.#options.store;
   }

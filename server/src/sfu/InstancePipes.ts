@@ -60,11 +60,6 @@ export class InstancePipes {
     return instances;
   }
 
-  /** Pipes this instance currently imports and exports (for tests and /status). */
-  get counts(): { imported: number; exported: number } {
-    return { imported: this.#imports.size, exported: this.#exports.size };
-  }
-
   /** Makes a producer of another instance consumable on `to` (shared and kept warm like local pipes). */
   acquire(instance: string, producerId: string, to: types.Router): Promise<PipeLease> {
     return this.#options.pipes.lease(`${instance}/${producerId}>${to.id}`, async () => {
