@@ -26,12 +26,22 @@ describe('instances sharing Redis', () => {
 
   const env = () => ({ REDIS_URL: redis.url, REDIS_PREFIX: prefix, ADMIN_TOKEN, TRUST_PROXY: 'true' });
 
-  async function user(url: string, address: string): Promise<TestClient> {
-    const client = await TestClient.join(`${url.replace('http', 'ws')}/ws`, undefined, {
+  /** A user coming from `address` (behind the trusted proxy), resuming with `resumeToken` if given. */
+  async function user(url: string, address: string, resumeToken?: string): Promise<TestClient> {
+    const client = await TestClient.join(`${url.replace('http', 'ws')}/ws`, resumeToken, {
       headers: { 'x-forwarded-for': address },
     });
     clients.push(client);
     return client;
+  }
+
+  /** Both press Start and are matched with each other; returns their conversation's id. */
+  async function startTogether(a: TestClient, b: TestClient): Promise<string> {
+    await a.request('start', {});
+    await b.request('start', {});
+    const [ma, mb] = await Promise.all([a.next('matched'), b.next('matched')]);
+    expect(mb.pairId).toBe(ma.pairId);
+    return ma.pairId;
   }
 
   beforeAll(async () => {
@@ -98,17 +108,14 @@ describe('instances sharing Redis', () => {
       kind: 'audio',
       rtpParameters: opusParameters('b'),
     });
-    await a.request('start', {});
-    await b.request('start', {});
-    const [ma, mb] = await Promise.all([a.next('matched'), b.next('matched')]);
-    expect(mb.pairId).toBe(ma.pairId);
+    const pairId = await startTogether(a, b);
     // Each consumes the other's producer, piped in from the other instance under the same id.
     expect(await b.next('newConsumer')).toMatchObject({ producerId: video.producerId, kind: 'video' });
     expect(await a.next('newConsumer')).toMatchObject({ producerId: audio.producerId, kind: 'audio' });
 
-    await a.request('chat', { pairId: ma.pairId, text: 'from the first', clientMessageId: 'a1' });
+    await a.request('chat', { pairId, text: 'from the first', clientMessageId: 'a1' });
     expect((await b.next('chat')).message).toMatchObject({ from: 'peer', text: 'from the first' });
-    await b.request('chat', { pairId: mb.pairId, text: 'from the second', clientMessageId: 'b1' });
+    await b.request('chat', { pairId, text: 'from the second', clientMessageId: 'b1' });
     expect((await a.next('chat')).message).toMatchObject({ from: 'peer', text: 'from the second' });
     await b.request('setTrackEnabled', { kind: 'audio', enabled: false });
     expect(await a.next('peerTracks')).toEqual({ type: 'peerTracks', micMuted: true, cameraOff: false });
@@ -122,7 +129,7 @@ describe('instances sharing Redis', () => {
     clients.push(back);
     expect(back.hello?.snapshot).toMatchObject({
       phase: 'paired',
-      pairId: ma.pairId,
+      pairId,
       peer: { connected: true, micMuted: false },
       chat: [
         { from: 'peer', text: 'from the first' },
@@ -146,12 +153,9 @@ describe('instances sharing Redis', () => {
     try {
       const a = await user(doomed.url, '192.0.2.23');
       const b = await user(survivor.url, '192.0.2.24');
-      await a.request('start', {});
-      await b.request('start', {});
-      const [ma, mb] = await Promise.all([a.next('matched'), b.next('matched')]);
-      expect(mb.pairId).toBe(ma.pairId);
+      const pairId = await startTogether(a, b);
       // A conversation under way (a pair whose instance died before it could say so is not held).
-      await a.request('chat', { pairId: ma.pairId, text: 'hello', clientMessageId: 'h1' });
+      await a.request('chat', { pairId, text: 'hello', clientMessageId: 'h1' });
       await b.next('chat');
       await doomed.stop('SIGKILL');
       const killedAt = performance.now();
@@ -169,39 +173,28 @@ describe('instances sharing Redis', () => {
   });
 
   describe('a session outlives its instance', () => {
-    const join = async (url: string, address: string, token?: string) => {
-      const client = await TestClient.join(`${url.replace('http', 'ws')}/ws`, token, {
-        headers: { 'x-forwarded-for': address },
-      });
-      clients.push(client);
-      return client;
-    };
-
     it('killed (-9): the page resumes on another instance with the same partner and chat, and media flows again', async () => {
       const doomed = await startServerProcess('cluster-doomed-kill', { ...env(), INSTANCE_ID: 'doomed-kill' });
       try {
-        const a = await join(doomed.url, '192.0.2.31');
-        const b = await join(first.url, '192.0.2.32');
+        const a = await user(doomed.url, '192.0.2.31');
+        const b = await user(first.url, '192.0.2.32');
         await b.request('produce', {
           transportId: await b.prepareMedia(),
           kind: 'video',
           rtpParameters: vp8SimulcastParameters('b'),
         });
-        await a.request('start', {});
-        await b.request('start', {});
-        const [matched, matchedB] = await Promise.all([a.next('matched'), b.next('matched')]);
-        expect(matchedB.pairId).toBe(matched.pairId);
-        await a.request('chat', { pairId: matched.pairId, text: 'before the crash', clientMessageId: 'k1' });
+        const pairId = await startTogether(a, b);
+        await a.request('chat', { pairId, text: 'before the crash', clientMessageId: 'k1' });
         await b.next('chat');
         // A change reaches Redis within a turn of the event loop; a crash within it loses it.
         await sleep(100);
         await doomed.stop('SIGKILL');
 
-        const back = await join(second.httpUrl, '192.0.2.31', a.hello?.resumeToken);
+        const back = await user(second.httpUrl, '192.0.2.31', a.hello?.resumeToken);
         expect(back.hello).toMatchObject({ resumed: true, sessionId: a.hello?.sessionId });
         expect(back.hello?.snapshot).toMatchObject({
           phase: 'paired',
-          pairId: matched.pairId,
+          pairId,
           chat: [{ from: 'me', text: 'before the crash' }],
           transports: { send: null, recv: null },
         });
@@ -213,9 +206,9 @@ describe('instances sharing Redis', () => {
         });
         expect((await back.next('newConsumer')).kind).toBe('video');
         expect((await b.next('newConsumer')).producerId).toBe(video.producerId);
-        await back.request('chat', { pairId: matched.pairId, text: 'after the crash', clientMessageId: 'k2' });
+        await back.request('chat', { pairId, text: 'after the crash', clientMessageId: 'k2' });
         expect((await b.next('chat')).message.text).toBe('after the crash');
-        await b.request('chat', { pairId: matched.pairId, text: 'welcome back', clientMessageId: 'k3' });
+        await b.request('chat', { pairId, text: 'welcome back', clientMessageId: 'k3' });
         expect((await back.next('chat')).message.text).toBe('welcome back');
         expect(b.messages.some((message) => message.type === 'unmatched')).toBe(false);
       } finally {
@@ -226,34 +219,31 @@ describe('instances sharing Redis', () => {
     it('killed (-9) with both users on it: each resumes on a different instance, still together', async () => {
       const doomed = await startServerProcess('cluster-doomed-both', { ...env(), INSTANCE_ID: 'doomed-both' });
       try {
-        const a = await join(doomed.url, '192.0.2.33');
-        const b = await join(doomed.url, '192.0.2.34');
-        await a.request('start', {});
-        await b.request('start', {});
-        const [matched, matchedB] = await Promise.all([a.next('matched'), b.next('matched')]);
-        expect(matchedB.pairId).toBe(matched.pairId);
-        await a.request('chat', { pairId: matched.pairId, text: 'same instance', clientMessageId: 'd1' });
+        const a = await user(doomed.url, '192.0.2.33');
+        const b = await user(doomed.url, '192.0.2.34');
+        const pairId = await startTogether(a, b);
+        await a.request('chat', { pairId, text: 'same instance', clientMessageId: 'd1' });
         await b.next('chat');
         // A change reaches Redis within a turn of the event loop; a crash within it loses it.
         await sleep(100);
         await doomed.stop('SIGKILL');
 
-        const backA = await join(first.url, '192.0.2.33', a.hello?.resumeToken);
+        const backA = await user(first.url, '192.0.2.33', a.hello?.resumeToken);
         // A's partner has not come back yet: A sees them away.
         expect(backA.hello?.snapshot).toMatchObject({
           phase: 'paired',
-          pairId: matched.pairId,
+          pairId,
           peer: { connected: false },
         });
-        const backB = await join(second.httpUrl, '192.0.2.34', b.hello?.resumeToken);
+        const backB = await user(second.httpUrl, '192.0.2.34', b.hello?.resumeToken);
         expect(backB.hello?.snapshot).toMatchObject({
           phase: 'paired',
-          pairId: matched.pairId,
+          pairId,
           peer: { connected: true },
           chat: [{ from: 'peer', text: 'same instance' }],
         });
         expect(await backA.next('peerConnection')).toMatchObject({ connected: true });
-        await backA.request('chat', { pairId: matched.pairId, text: 'found you', clientMessageId: 'd2' });
+        await backA.request('chat', { pairId, text: 'found you', clientMessageId: 'd2' });
         expect((await backB.next('chat')).message).toMatchObject({ from: 'peer', text: 'found you' });
       } finally {
         await doomed.stop('SIGKILL');
@@ -263,24 +253,22 @@ describe('instances sharing Redis', () => {
     it('killed (-9) with both users on it, both coming back at the same moment: still together', async () => {
       const doomed = await startServerProcess('cluster-doomed-race', { ...env(), INSTANCE_ID: 'doomed-race' });
       try {
-        const a = await join(doomed.url, '192.0.2.38');
-        const b = await join(doomed.url, '192.0.2.39');
-        await a.request('start', {});
-        await b.request('start', {});
-        const [matched] = await Promise.all([a.next('matched'), b.next('matched')]);
+        const a = await user(doomed.url, '192.0.2.38');
+        const b = await user(doomed.url, '192.0.2.39');
+        const pairId = await startTogether(a, b);
         await sleep(100);
         await doomed.stop('SIGKILL');
         // Each reads the other's record while the other is being taken over too.
         const [backA, backB] = await Promise.all([
-          join(first.url, '192.0.2.38', a.hello?.resumeToken),
-          join(second.httpUrl, '192.0.2.39', b.hello?.resumeToken),
+          user(first.url, '192.0.2.38', a.hello?.resumeToken),
+          user(second.httpUrl, '192.0.2.39', b.hello?.resumeToken),
         ]);
-        for (const back of [backA, backB]) expect(back.hello?.snapshot).toMatchObject({ pairId: matched.pairId });
+        for (const back of [backA, backB]) expect(back.hello?.snapshot).toMatchObject({ pairId });
         const connected = async (client: TestClient) =>
           client.hello?.snapshot.peer?.connected || (await client.next('peerConnection', 5000)).connected;
         expect(await connected(backA)).toBe(true);
         expect(await connected(backB)).toBe(true);
-        await backA.request('chat', { pairId: matched.pairId, text: 'both back', clientMessageId: 'r1' });
+        await backA.request('chat', { pairId, text: 'both back', clientMessageId: 'r1' });
         expect((await backB.next('chat')).message.text).toBe('both back');
       } finally {
         await doomed.stop('SIGKILL');
@@ -288,13 +276,13 @@ describe('instances sharing Redis', () => {
     });
 
     it('a damaged session record is no record: the page is told its token is invalid, nothing else changes', async () => {
-      const a = await join(second.httpUrl, '192.0.2.37');
+      const a = await user(second.httpUrl, '192.0.2.37');
       const id = a.hello?.sessionId ?? '';
       const client = createClient({ url: redis.url });
       await client.connect();
       await client.set(`${prefix}sessions:session:${id}`, '{"id":42,"pair":"nonsense"}');
       await client.close();
-      await expect(join(first.url, '192.0.2.37', a.hello?.resumeToken)).rejects.toMatchObject({
+      await expect(user(first.url, '192.0.2.37', a.hello?.resumeToken)).rejects.toMatchObject({
         code: 'invalid-token',
       });
       // Its session goes on where it is.
@@ -305,27 +293,24 @@ describe('instances sharing Redis', () => {
     it('stopped (SIGTERM): the page is handed over to another instance and nobody sees the partner leave', async () => {
       const stopping = await startServerProcess('cluster-stopping', { ...env(), INSTANCE_ID: 'stopping' });
       try {
-        const a = await join(stopping.url, '192.0.2.35');
-        const b = await join(second.httpUrl, '192.0.2.36');
-        await a.request('start', {});
-        await b.request('start', {});
-        const [matched, matchedB] = await Promise.all([a.next('matched'), b.next('matched')]);
-        expect(matchedB.pairId).toBe(matched.pairId);
-        await b.request('chat', { pairId: matched.pairId, text: 'before the restart', clientMessageId: 's1' });
+        const a = await user(stopping.url, '192.0.2.35');
+        const b = await user(second.httpUrl, '192.0.2.36');
+        const pairId = await startTogether(a, b);
+        await b.request('chat', { pairId, text: 'before the restart', clientMessageId: 's1' });
         await a.next('chat');
         const stopped = stopping.stop('SIGTERM');
         expect(await a.next('shutdown')).toMatchObject({ type: 'shutdown' });
         expect(await b.next('peerConnection')).toMatchObject({ connected: false });
         await stopped;
 
-        const back = await join(second.httpUrl, '192.0.2.35', a.hello?.resumeToken);
+        const back = await user(second.httpUrl, '192.0.2.35', a.hello?.resumeToken);
         expect(back.hello?.snapshot).toMatchObject({
           phase: 'paired',
-          pairId: matched.pairId,
+          pairId,
           chat: [{ from: 'peer', text: 'before the restart' }],
         });
         expect(await b.next('peerConnection')).toMatchObject({ connected: true });
-        await back.request('chat', { pairId: matched.pairId, text: 'still here', clientMessageId: 's2' });
+        await back.request('chat', { pairId, text: 'still here', clientMessageId: 's2' });
         expect((await b.next('chat')).message.text).toBe('still here');
         expect(b.messages.some((message) => message.type === 'unmatched')).toBe(false);
       } finally {
