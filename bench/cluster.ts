@@ -44,7 +44,7 @@ for (let i = 0; i < Math.max(1, instances); i += 1) {
       MESSAGES_PER_SECOND_PER_IP: '100',
       REMATCH_COOLDOWN_MS: '0',
       RECENT_PARTNERS: '0',
-      ...(redis ? { REDIS_URL: redis.url, INSTANCE_ID: `bench-${i}` } : {}),
+      ...(redis ? { ...redis.env('meetopia:'), INSTANCE_ID: `bench-${i}` } : {}),
     }),
   );
 }

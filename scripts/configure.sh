@@ -5,6 +5,7 @@
 #
 #   scripts/configure.sh --domain chat.example.com --email you@example.com [--public-ip 203.0.113.10]
 #   scripts/configure.sh --domain localhost --email you@example.com     # try it on this machine
+#   scripts/configure.sh --cluster ...     # three instances sharing a Redis (docs/scaling.md)
 #
 # Re-running keeps every secret already in .env (and any other setting added by hand); --force
 # makes new secrets. Values not given are taken from the existing .env, asked for when standard
@@ -17,10 +18,11 @@ out="$repo_dir/.env"
 
 usage() {
 	cat >&2 <<'EOF'
-usage: scripts/configure.sh --domain DOMAIN --email EMAIL [--public-ip IP] [--force] [--output FILE]
+usage: scripts/configure.sh --domain DOMAIN --email EMAIL [--public-ip IP] [--cluster] [--force] [--output FILE]
   --domain     the name browsers use, e.g. chat.example.com (localhost: try it on this machine only)
   --email      address the certificate authority (Let's Encrypt) may write to about the certificate
   --public-ip  this server's public IP address (default: the address of the default route)
+  --cluster    the cluster profile: three instances sharing a Redis on this host, behind Caddy
   --force      replace the secrets already in the file with new ones
   --output     where to write (default: .env next to docker-compose.yml)
 EOF
@@ -31,7 +33,7 @@ fail() {
 	exit 1
 }
 
-domain="" email="" public_ip="" force=0
+domain="" email="" public_ip="" force=0 cluster=0
 while (($#)); do
 	case "$1" in
 	--domain | --email | --public-ip | --output)
@@ -56,6 +58,10 @@ while (($#)); do
 		;;
 	--force)
 		force=1
+		shift
+		;;
+	--cluster)
+		cluster=1
 		shift
 		;;
 	-h | --help)
@@ -220,8 +226,11 @@ media_port=$(setting MEDIA_PORT 40000)
 workers=$(setting WORKERS "$(nproc 2>/dev/null || echo 1)")
 turn_min=$(setting TURN_MIN_PORT 49160)
 turn_max=$(setting TURN_MAX_PORT 49999)
+app_ports=("$(setting PORT 3003)" "$(setting PORT_2 3004)" "$(setting PORT_3 3005)")
+media_ports=("$media_port" "$(setting MEDIA_PORT_2 40100)" "$(setting MEDIA_PORT_3 40200)")
 for pair in "TURN_PORT:$turn_port" "TURN_TLS_PORT:$turn_tls_port" "MEDIA_PORT:$media_port" "WORKERS:$workers" \
-	"TURN_MIN_PORT:$turn_min" "TURN_MAX_PORT:$turn_max"; do
+	"TURN_MIN_PORT:$turn_min" "TURN_MAX_PORT:$turn_max" "PORT:${app_ports[0]}" "PORT_2:${app_ports[1]}" \
+	"PORT_3:${app_ports[2]}" "MEDIA_PORT_2:${media_ports[1]}" "MEDIA_PORT_3:${media_ports[2]}"; do
 	[[ ${pair#*:} =~ ^[0-9]{1,5}$ ]] || fail "${pair%%:*}='${pair#*:}' in $out is not a number"
 done
 
@@ -231,11 +240,31 @@ values[PUBLIC_IP]=$public_ip
 values[TURN_EXTERNAL_IP]=$turn_external_ip
 values[TURN_URLS]="turn:$domain:$turn_port?transport=udp,turn:$domain:$turn_port?transport=tcp,turns:$domain:$turn_tls_port?transport=tcp"
 
+# The cluster profile: turned on by --cluster, or kept from an earlier run that turned it on.
+cluster_keys=()
+[[ ,${existing[COMPOSE_PROFILES]:-}, == *,cluster,* ]] && cluster=1
+if ((cluster)); then
+	profiles=${existing[COMPOSE_PROFILES]:-}
+	[[ ,$profiles, == *,cluster,* ]] || profiles=${profiles:+$profiles,}cluster
+	values[COMPOSE_PROFILES]=$profiles
+	values[REDIS_URL]=$(setting REDIS_URL "redis://127.0.0.1:$(setting REDIS_PORT 6379)/0")
+	values[CLUSTER_UPSTREAMS]="127.0.0.1:${app_ports[1]} 127.0.0.1:${app_ports[2]}"
+	cluster_keys=(COMPOSE_PROFILES REDIS_URL CLUSTER_UPSTREAMS)
+	# Each instance's media ports (one per worker) must not run into another instance's.
+	for i in 0 1 2; do
+		for j in 0 1 2; do
+			((i < j)) || continue
+			((media_ports[i] + workers <= media_ports[j] || media_ports[j] + workers <= media_ports[i])) ||
+				fail "media ports overlap: instances $((i + 1)) and $((j + 1)) receive media on ${media_ports[i]} and ${media_ports[j]}, each with WORKERS=$workers ports"
+		done
+	done
+fi
+
 # --- write ------------------------------------------------------------------------------------
 
 out_dir=$(dirname -- "$out")
 [[ -d $out_dir && -w $out_dir ]] || fail "cannot write to $out_dir"
-managed=(DOMAIN EMAIL PUBLIC_IP TURN_EXTERNAL_IP TURN_URLS "${secret_keys[@]}")
+managed=(DOMAIN EMAIL PUBLIC_IP TURN_EXTERNAL_IP TURN_URLS "${secret_keys[@]}" "${cluster_keys[@]}")
 tmp=$(umask 077 && mktemp "$out_dir/.env.XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 {
@@ -249,6 +278,10 @@ trap 'rm -f -- "$tmp"' EXIT
 	printf 'TURN_URLS=%s\n' "${values[TURN_URLS]}"
 	printf '\n# Secrets.\n'
 	for key in "${secret_keys[@]}"; do printf '%s=%s\n' "$key" "${values[$key]}"; done
+	if ((cluster)); then
+		printf '\n# The cluster profile: three instances sharing a Redis on this host (docs/scaling.md).\n'
+		for key in "${cluster_keys[@]}"; do printf '%s=%s\n' "$key" "${values[$key]}"; done
+	fi
 	extra=0
 	for key in "${existing_order[@]}"; do
 		[[ " ${managed[*]} " == *" $key "* ]] && continue
@@ -287,8 +320,14 @@ port_line "443/tcp" "HTTPS: the page and its WebSocket"
 port_line "$turn_port/udp, $turn_port/tcp" "TURN"
 port_line "$turn_tls_port/tcp" "TURN over TLS"
 port_line "$media_port-$last_media/udp and /tcp" "media: MEDIA_PORT, one port per worker (WORKERS=$workers)"
+if ((cluster)); then
+	for i in 1 2; do
+		port_line "${media_ports[i]}-$((media_ports[i] + workers - 1))/udp and /tcp" "media of instance $((i + 1)) (MEDIA_PORT_$((i + 1)))"
+	done
+fi
 port_line "$turn_min-$turn_max/udp" "TURN relay ports"
 cat <<EOF
 
 Then start it:  docker compose up -d     (with monitoring: docker compose --profile monitoring up -d)
 EOF
+((cluster == 0)) || echo 'The cluster profile is on (COMPOSE_PROFILES in .env): Redis and three instances start with it.'

@@ -3,10 +3,19 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openUser, pairUp } from '../helpers/browser.js';
+import {
+  inboundVideo,
+  launchChromium,
+  openUser,
+  pairUp,
+  waitForStatus,
+  waitForVideoAfter,
+} from '../helpers/browser.js';
+import { pairIdOf } from '../helpers/laneCluster.js';
 import { freePortRun } from '../helpers/ports.js';
+import { getStatus } from '../helpers/serverProcess.js';
 import { Daemon, poll, presentedSerial, repoRoot, trustingChromium } from './support.js';
 
 const execFileAsync = promisify(execFile);
@@ -63,12 +72,28 @@ describe('docker-compose.yml, run', () => {
   let up = false;
   let caddyRoot: string;
   const ports = { app: 0, media: 0, http: 0, https: 0, turn: 0, relay: 0, admin: 0, prometheus: 0 };
+  /** The cluster profile's other two instances (HTTP, media) and its Redis. */
+  const more = { app: [0, 0], media: [0, 0], redis: 0 };
 
   const compose = (args: string[], timeoutMs = 300_000) =>
     run('docker-compose', ['-p', project, '-f', join(repoRoot, 'docker-compose.yml'), '--env-file', envFile, ...args], {
       env: { DOCKER_HOST: `unix://${socket}`, COMPOSE_HTTP_TIMEOUT: '300' },
       timeoutMs,
     });
+
+  /** Caddy's local root certificate (a new one for every fresh caddy-data volume), PEM. */
+  async function caddyLocalRoot(): Promise<string> {
+    const caddy = await container('caddy');
+    return poll(
+      "Caddy's local root certificate",
+      () =>
+        podman(['exec', caddy, 'cat', '/data/caddy/pki/authorities/local/root.crt']).then(
+          ({ stdout }) => stdout,
+          () => undefined,
+        ),
+      30_000,
+    );
+  }
 
   /** The container of a compose service, by compose's labels. */
   async function container(name: string): Promise<string> {
@@ -148,6 +173,9 @@ describe('docker-compose.yml, run', () => {
     ports.relay = await freePortRun(20);
     ports.admin = await freePortRun(1, 25000);
     ports.prometheus = await freePortRun(1, 26000);
+    more.app = [await freePortRun(1, 27000), await freePortRun(1, 28000)];
+    more.media = [await freePortRun(1), await freePortRun(1)];
+    more.redis = await freePortRun(1, 29000);
     writeFileSync(
       envFile,
       [
@@ -163,6 +191,12 @@ describe('docker-compose.yml, run', () => {
         `CADDY_ADMIN=127.0.0.1:${ports.admin}`,
         `PROMETHEUS_PORT=${ports.prometheus}`,
         `TURN_TLS_POLL_SECONDS=2`,
+        // Used by the cluster profile only (the last test).
+        `PORT_2=${more.app[0]}`,
+        `PORT_3=${more.app[1]}`,
+        `MEDIA_PORT_2=${more.media[0]}`,
+        `MEDIA_PORT_3=${more.media[1]}`,
+        `REDIS_PORT=${more.redis}`,
         '',
       ].join('\n'),
     );
@@ -183,23 +217,13 @@ describe('docker-compose.yml, run', () => {
     up = true;
 
     // The root of Caddy's local authority, which certifies localhost: what the browsers trust.
-    const caddy = await container('caddy');
     caddyRoot = join(dir, 'caddy-root.pem');
-    const root = await poll(
-      "Caddy's local root certificate",
-      () =>
-        podman(['exec', caddy, 'cat', '/data/caddy/pki/authorities/local/root.crt']).then(
-          ({ stdout }) => stdout,
-          () => undefined,
-        ),
-      30_000,
-    );
-    writeFileSync(caddyRoot, root);
+    writeFileSync(caddyRoot, await caddyLocalRoot());
   });
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    if (up) await compose(['--profile', 'monitoring', 'down', '-v']).catch(() => {});
+    if (up) await compose(['--profile', 'monitoring', '--profile', 'cluster', 'down', '-v']).catch(() => {});
     await service?.stop();
     rmSync(socket, { force: true });
     // Builds of older sources would pile up in the cache; recent layers stay for the next run.
@@ -306,5 +330,77 @@ describe('docker-compose.yml, run', () => {
     expect(volumes.trim()).toBe('');
     const healthz = await fetch(`http://127.0.0.1:${ports.app}/healthz`).catch(() => null);
     expect(healthz).toBeNull();
+  });
+  it('the cluster profile: Redis and three instances behind Caddy; users on different instances call each other, and one whose instance is killed comes back to the same conversation', async () => {
+    // What a self-hoster runs to try it: configure.sh --cluster (it keeps everything else), then
+    // a plain `up`, which reads the profile from .env.
+    await run(join(repoRoot, 'scripts/configure.sh'), ['--cluster', '--output', envFile]);
+    await compose(['up', '-d', '--no-build']);
+    up = true;
+    const appPorts = [ports.app, ...more.app];
+    // The instances start with Redis (the first, which does not wait for it, restarts until it answers).
+    await poll(
+      'three instances in one cluster',
+      async () => {
+        const views = await Promise.all(
+          appPorts.map((port) => getStatus(`http://127.0.0.1:${port}`).catch(() => undefined)),
+        );
+        return views.every((view) => view?.cluster.store === 'redis' && view.cluster.instances.length === 3)
+          ? views
+          : undefined;
+      },
+      120_000,
+    );
+
+    await browser?.close();
+    const root = await caddyLocalRoot();
+    browser = await launchChromium({ executablePath: trustingChromium(join(dir, 'chromium-cluster'), [root]) });
+    const url = `https://localhost:${ports.https}/`;
+    /** The instance (index into appPorts) holding the one session not on any of `known`. */
+    const placed = new Map<Page, number>();
+    async function open(): Promise<{ page: Page; at: number }> {
+      const page = await openUser(browser as Browser, url);
+      await waitForStatus(page, 'connected');
+      const at = await poll(
+        'the instance holding the new page',
+        async () => {
+          for (const [index, port] of appPorts.entries()) {
+            const held = (await getStatus(`http://127.0.0.1:${port}`)).connections.active;
+            const ours = [...placed.values()].filter((where) => where === index).length;
+            if (held > ours) return index;
+          }
+          return undefined;
+        },
+        10_000,
+      );
+      placed.set(page, at);
+      return { page, at };
+    }
+    // Caddy's cookie spreads pages over the instances at random: new visitors until one lands elsewhere.
+    const alice = await open();
+    let bob = await open();
+    for (let tries = 0; bob.at === alice.at && tries < 10; tries += 1) {
+      placed.delete(bob.page);
+      await bob.page.context().close();
+      await poll(
+        'the closed page to leave its instance',
+        async () =>
+          (await getStatus(`http://127.0.0.1:${appPorts[bob.at]}`)).connections.active === 1 ? true : undefined,
+        10_000,
+      );
+      bob = await open();
+    }
+    expect(bob.at).not.toBe(alice.at);
+    await pairUp(alice.page, bob.page, { frames: 10 });
+    const pairId = await pairIdOf(alice.page);
+
+    // kill -9 of Alice's instance: her page gets back in through Caddy, resumes, and both see video again.
+    const [aliceSaw, bobSaw] = [await inboundVideo(alice.page), await inboundVideo(bob.page)];
+    const services = ['meetopia', 'meetopia-2', 'meetopia-3'];
+    await podman(['kill', '--signal', 'KILL', await container(services[alice.at] ?? '')]);
+    await waitForVideoAfter(alice.page, aliceSaw, { timeoutMs: 30_000 });
+    await waitForVideoAfter(bob.page, bobSaw, { timeoutMs: 30_000 });
+    expect(await pairIdOf(alice.page)).toBe(pairId);
+    expect(await pairIdOf(bob.page)).toBe(pairId);
   });
 });

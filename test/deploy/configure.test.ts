@@ -136,6 +136,64 @@ describe('scripts/configure.sh', () => {
     expect(result.stdout).toContain('Strangers need a real domain');
   });
 
+  it('--cluster turns on the cluster profile: Redis, three instances on their own ports, Caddy in front of all', () => {
+    const args = ['--domain', 'chat.example.com', '--email', 'ops@example.com', '--public-ip', '203.0.113.10'];
+    writeFileSync(envFile, 'WORKERS=4\nCOMPOSE_PROFILES=monitoring\n');
+    const result = configure([...args, '--cluster', '--output', envFile]);
+    expect(result.status, result.stderr).toBe(0);
+    const env = readEnv(envFile);
+    expect(env).toMatchObject({
+      COMPOSE_PROFILES: 'monitoring,cluster',
+      REDIS_URL: 'redis://127.0.0.1:6379/0',
+      CLUSTER_UPSTREAMS: '127.0.0.1:3004 127.0.0.1:3005',
+    });
+    for (const ports of ['40100-40103/udp', '40200-40203/udp']) expect(result.stdout).toContain(ports);
+    // A later run without the flag keeps the profile (and the keys once only).
+    expect(configure([...args, '--output', envFile]).status).toBe(0);
+    expect(readEnv(envFile)).toMatchObject({ COMPOSE_PROFILES: 'monitoring,cluster', REDIS_URL: env.REDIS_URL });
+    expect(readFileSync(envFile, 'utf8').match(/^REDIS_URL=/gm)).toHaveLength(1);
+
+    const compose = spawnSync(
+      'docker-compose',
+      ['-f', join(repoRoot, 'docker-compose.yml'), '--env-file', envFile, 'config'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    );
+    expect(compose.status, compose.stderr).toBe(0);
+    for (const service of ['redis', 'meetopia', 'meetopia-2', 'meetopia-3']) {
+      expect(compose.stdout).toMatch(new RegExp(`^ {2}${service}:`, 'm'));
+    }
+    // Every instance gets the shared Redis and the identity key, and a name and ports of its own.
+    expect(compose.stdout.match(/REDIS_URL: redis:\/\/127\.0\.0\.1:6379\/0/g)).toHaveLength(3);
+    expect(compose.stdout.match(new RegExp(`IDENTITY_SECRET: ${env.IDENTITY_SECRET}`, 'g'))).toHaveLength(3);
+    for (const name of ['meetopia-1', 'meetopia-2', 'meetopia-3'])
+      expect(compose.stdout).toContain(`INSTANCE_ID: ${name}`);
+    for (const port of ["PORT: '3003'", "PORT: '3004'", "PORT: '3005'", "MEDIA_PORT: '40100'", "MEDIA_PORT: '40200'"]) {
+      expect(compose.stdout).toContain(port);
+    }
+    expect(compose.stdout).toContain('MORE_APP_UPSTREAMS: 127.0.0.1:3004 127.0.0.1:3005');
+  });
+
+  it('--cluster refuses media ports of one instance that run into the next one, and writes nothing', () => {
+    writeFileSync(envFile, 'WORKERS=200\n');
+    const before = readFileSync(envFile, 'utf8');
+    const result = configure([
+      '--domain',
+      'chat.example.com',
+      '--email',
+      'ops@example.com',
+      '--cluster',
+      '--output',
+      envFile,
+    ]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('media ports overlap');
+    expect(readFileSync(envFile, 'utf8')).toBe(before);
+  });
+
   const bad: Array<[string, string[], string]> = [
     ['a domain with a scheme', ['--domain', 'https://chat.example.com'], 'https://chat.example.com'],
     ['a domain with a path', ['--domain', 'chat.example.com/meetopia'], 'chat.example.com/meetopia'],

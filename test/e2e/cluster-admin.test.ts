@@ -18,7 +18,7 @@ describe('the admin page of a deployment sharing Redis', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    const env = { REDIS_URL: redis.url, REDIS_PREFIX: `cluster-admin-${process.pid}:`, ADMIN_TOKEN };
+    const env = { ...redis.env(`cluster-admin-${process.pid}:`), ADMIN_TOKEN };
     // The first to start holds the matcher's lease.
     first = await startServerProcess('e2e-cluster-admin-first', { ...env, INSTANCE_ID: 'first', REGION: 'eu' });
     second = await startServerProcess('e2e-cluster-admin-second', { ...env, INSTANCE_ID: 'second', REGION: 'us' });

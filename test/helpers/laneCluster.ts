@@ -28,7 +28,7 @@ export class LaneCluster {
 
   static async start(name: string, count: number): Promise<LaneCluster> {
     const redis = await RedisServer.start();
-    const env = { REDIS_URL: redis.url, REDIS_PREFIX: `${name}-${process.pid}:`, TRUST_PROXY: 'true' };
+    const env = { ...redis.env(`${name}-${process.pid}:`), TRUST_PROXY: 'true' };
     const instances: ServerProcess[] = [];
     for (let i = 0; i < count; i += 1) {
       instances.push(await startServerProcess(`${name}-${i}`, { ...env, INSTANCE_ID: `${name}-${i}` }));

@@ -31,6 +31,14 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * What an instance sharing this Redis is started with: its URL, a key prefix of the test's
+   * own, and the identity key every instance of a deployment shares.
+   */
+  env(prefix: string): { REDIS_URL: string; REDIS_PREFIX: string; IDENTITY_SECRET: string } {
+    return { REDIS_URL: this.url, REDIS_PREFIX: prefix, IDENTITY_SECRET: 'test-identity-key-of-the-cluster' };
+  }
+
   get running(): boolean {
     return this.#child !== null;
   }

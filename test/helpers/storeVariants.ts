@@ -49,14 +49,14 @@ export const localStore: StoreVariant = {
 export function redisStore(): StoreVariant {
   suites += 1;
   const prefix = `test${suites}-${process.pid}:`;
-  const url = () => {
+  const started = () => {
     if (!redis) throw new Error('startRedis() first');
-    return redis.url;
+    return redis;
   };
   return {
     name: 'redis',
-    env: () => ({ REDIS_URL: url(), REDIS_PREFIX: prefix }),
-    contents: () => redisContents(url(), prefix),
+    env: () => started().env(prefix),
+    contents: () => redisContents(started().url, prefix),
   };
 }
 

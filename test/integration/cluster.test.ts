@@ -24,7 +24,7 @@ describe('instances sharing Redis', () => {
   const clients: TestClient[] = [];
   let prefix: string;
 
-  const env = () => ({ REDIS_URL: redis.url, REDIS_PREFIX: prefix, ADMIN_TOKEN, TRUST_PROXY: 'true' });
+  const env = () => ({ ...redis.env(prefix), ADMIN_TOKEN, TRUST_PROXY: 'true' });
 
   /** A user coming from `address` (behind the trusted proxy), resuming with `resumeToken` if given. */
   async function user(url: string, address: string, resumeToken?: string): Promise<TestClient> {
@@ -177,6 +177,7 @@ describe('instances sharing Redis', () => {
       const doomed = await startServerProcess('cluster-doomed-kill', { ...env(), INSTANCE_ID: 'doomed-kill' });
       try {
         const a = await user(doomed.url, '192.0.2.31');
+        const aOpenedAt = Date.now();
         const b = await user(first.url, '192.0.2.32');
         await b.request('produce', {
           transportId: await b.prepareMedia(),
@@ -189,6 +190,9 @@ describe('instances sharing Redis', () => {
         // A change reaches Redis within a turn of the event loop; a crash within it loses it.
         await sleep(100);
         await doomed.stop('SIGKILL');
+        // The page takes a moment to come back: longer than the server's slack, so that the
+        // reconnection report below is only plausible for a session as old as it was there.
+        await sleep(Math.max(0, aOpenedAt + 3000 - Date.now()));
 
         const back = await user(second.httpUrl, '192.0.2.31', a.hello?.resumeToken);
         expect(back.hello).toMatchObject({ resumed: true, sessionId: a.hello?.sessionId });
@@ -211,6 +215,12 @@ describe('instances sharing Redis', () => {
         await b.request('chat', { pairId, text: 'welcome back', clientMessageId: 'k3' });
         expect((await back.next('chat')).message.text).toBe('welcome back');
         expect(b.messages.some((message) => message.type === 'unmatched')).toBe(false);
+        // Its page reports how long it took to recover: counted here, where the session went on.
+        const before = (await getStatus(second.httpUrl)).experience.last5m.reconnection.reports;
+        await back.request('experience', {
+          report: { kind: 'reconnection', outcome: 'recovered', durationMs: Date.now() - aOpenedAt - 500 },
+        });
+        expect((await getStatus(second.httpUrl)).experience.last5m.reconnection.reports).toBe(before + 1);
       } finally {
         await doomed.stop('SIGKILL');
       }
@@ -345,6 +355,14 @@ describe('instances sharing Redis', () => {
     expect(back.hello?.ban?.reason).toBe('spam links');
     const { bans } = bansResponseSchema.parse(await admin(second.httpUrl, 'GET', '/bans'));
     expect(bans.some((ban) => ban.reason === 'spam links')).toBe(true);
+    // …and at the first instance, which names the same address and device with the same keys
+    // (the shared IDENTITY_SECRET; each instance's own generated key would miss the ban).
+    const elsewhere = await TestClient.join(`${first.url.replace('http', 'ws')}/ws`, undefined, {
+      headers: { 'x-forwarded-for': '192.0.2.13' },
+      deviceId: device,
+    });
+    clients.push(elsewhere);
+    expect(elsewhere.hello?.ban?.reason).toBe('spam links');
   });
 
   it("an admin's change of the simulcast table or the safety settings reaches every instance's users", async () => {
@@ -370,7 +388,7 @@ describe('instances sharing Redis', () => {
   it('an instance killed and restarted under its INSTANCE_ID does not leave its earlier waiting users in the queue', async () => {
     const env3 = { ...env(), INSTANCE_ID: 'third' };
     const third = await startServerProcess('cluster-third', env3);
-    const ghost = await user(third.url, '192.0.2.13');
+    const ghost = await user(third.url, '192.0.2.19');
     await ghost.request('start', {});
     const ghostId = ghost.hello?.sessionId ?? '';
     await waitFor(
@@ -421,7 +439,7 @@ describe('when Redis goes away', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    server = await startTestServer({ REDIS_URL: redis.url, REDIS_PREFIX: `outage-${process.pid}:` });
+    server = await startTestServer(redis.env(`outage-${process.pid}:`));
   });
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));

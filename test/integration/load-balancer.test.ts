@@ -30,7 +30,7 @@ describe('nginx in front of two instances (the deploy/nginx example)', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    const env = { REDIS_URL: redis.url, REDIS_PREFIX: `lb-${process.pid}:`, TRUST_PROXY: 'true' };
+    const env = { ...redis.env(`lb-${process.pid}:`), TRUST_PROXY: 'true' };
     instances = [
       await startServerProcess('lb-one', { ...env, INSTANCE_ID: 'one' }),
       await startServerProcess('lb-two', { ...env, INSTANCE_ID: 'two' }),

@@ -248,9 +248,10 @@ describe('a safety store that cannot be used', () => {
 
   it('a Redis that cannot be reached stops the server at start-up, named without its password', async () => {
     const port = await freePortRun(1);
-    const error = await startTestServer({ REDIS_URL: `redis://:hunter2-password@127.0.0.1:${port}/0` }).catch(
-      (caught: unknown) => caught,
-    );
+    const error = await startTestServer({
+      REDIS_URL: `redis://:hunter2-password@127.0.0.1:${port}/0`,
+      IDENTITY_SECRET: 'test-identity-key-of-the-cluster',
+    }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(
       new RegExp(`Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0 cannot be used`),

@@ -69,15 +69,26 @@ describe('loadConfig()', () => {
 
   it('reads REDIS_URL and refuses one that is not a redis:// URL, without echoing it', () => {
     expect(loadConfig({}).redis).toBeNull();
-    const redis = loadConfig({ REDIS_URL: 'redis://:pw@cache:6379/0', REGION: 'eu-west' }).redis;
+    const IDENTITY_SECRET = 'shared-by-every-instance';
+    const redis = loadConfig({ REDIS_URL: 'redis://:pw@cache:6379/0', REGION: 'eu-west', IDENTITY_SECRET }).redis;
     expect(redis).toMatchObject({ url: 'redis://:pw@cache:6379/0', prefix: 'meetopia:', region: 'eu-west' });
     expect(redis?.instanceId).toMatch(/^[A-Za-z0-9._-]+-[0-9a-f]{6}$/);
-    expect(loadConfig({ REDIS_URL: 'rediss://cache', INSTANCE_ID: 'node-1' }).redis?.instanceId).toBe('node-1');
-    const refuse = (url: string) => () => loadConfig({ REDIS_URL: url });
+    expect(loadConfig({ REDIS_URL: 'rediss://cache', INSTANCE_ID: 'node-1', IDENTITY_SECRET }).redis?.instanceId).toBe(
+      'node-1',
+    );
+    const refuse = (url: string) => () => loadConfig({ REDIS_URL: url, IDENTITY_SECRET });
     expect(refuse('http://:secret-pw@cache:6379')).toThrow(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
     expect(refuse('http://:secret-pw@cache:6379')).not.toThrow(/secret-pw/);
     expect(refuse('cache:6379')).toThrow(/REDIS_URL/);
-    expect(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_PREFIX: 'has space' })).toThrow(/REDIS_PREFIX/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://cache', REDIS_PREFIX: 'has space', IDENTITY_SECRET })).toThrow(
+      /REDIS_PREFIX/,
+    );
+  });
+
+  it('with REDIS_URL, wants the IDENTITY_SECRET every instance shares (a key made per instance would hide bans)', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://cache' })).toThrow(
+      /IDENTITY_SECRET: must be set when REDIS_URL is set/,
+    );
   });
 
   it('never echoes a secret in a configuration error', () => {

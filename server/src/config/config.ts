@@ -198,6 +198,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if ((e.INSTANCE_PIPE_LISTEN_IP === '0.0.0.0' || e.INSTANCE_PIPE_LISTEN_IP === '::') && !e.INSTANCE_PIPE_ADDRESS) {
     problems.push('  INSTANCE_PIPE_ADDRESS: required when INSTANCE_PIPE_LISTEN_IP listens on every address');
   }
+  if (e.REDIS_URL !== undefined && e.IDENTITY_SECRET === undefined) {
+    // A key generated per instance would give one address a different hash on each instance:
+    // a ban or block made through one would not be found by another.
+    problems.push('  IDENTITY_SECRET: must be set when REDIS_URL is set (the same on every instance)');
+  }
   if (e.PING_TIMEOUT >= e.PING_INTERVAL) problems.push('  PING_TIMEOUT: must be shorter than PING_INTERVAL');
   if (e.TURN_URLS.length > 0 && e.TURN_SECRET === undefined) {
     problems.push('  TURN_SECRET: must be set when TURN_URLS is set (credentials are minted from it)');

@@ -145,6 +145,22 @@ describe('ExperienceBounds.admitReconnection', () => {
     expect(bounds.admitReconnection('alice', recovered(9000))).toEqual({ ok: true });
   });
 
+  it('a session taken over from another instance is as old as it was there, not as old as it is here', () => {
+    const { time, bounds } = setup();
+    // Began on another instance 60 s ago, its socket lost 12 s ago; resumed here now.
+    bounds.opened('alice', time.now - 60_000);
+    bounds.event('alice', 'resume');
+    expect(bounds.admitReconnection('alice', recovered(12_000))).toEqual({ ok: true });
+    // Being told again (a later resume here) does not make it younger or older.
+    time.now += 1000;
+    bounds.opened('alice', time.now);
+    time.now += 20_000;
+    bounds.event('alice', 'resume');
+    // 81 s old (and 2 s of slack): not 90 s of reconnecting.
+    expect(bounds.admitReconnection('alice', recovered(90_000))).toMatchObject({ reason: 'implausible' });
+    expect(bounds.admitReconnection('alice', recovered(75_000))).toEqual({ ok: true });
+  });
+
   it('keeps at most a few reconnections waiting, and caps reports per hour', () => {
     const { time, bounds } = setup();
     bounds.opened('alice');

@@ -90,9 +90,12 @@ export class ExperienceBounds {
     this.#maxLostMs = options.maxLostReconnectionMs ?? 600_000;
   }
 
-  /** A session was opened (its own age bounds the durations it reports). */
-  opened(sessionId: string): void {
-    this.#state(sessionId);
+  /**
+   * A session was opened (its own age bounds the durations it reports) at `openedAt`: earlier
+   * than now for a session another instance began and this one took over.
+   */
+  opened(sessionId: string, openedAt = this.#now()): void {
+    this.#state(sessionId, openedAt);
   }
 
   /** A session ended: nothing more is kept about it. */
@@ -191,10 +194,10 @@ export class ExperienceBounds {
     return { sessions: this.#sessions.size, pairs };
   }
 
-  #state(sessionId: string): SessionState {
+  #state(sessionId: string, openedAt = this.#now()): SessionState {
     let state = this.#sessions.get(sessionId);
     if (!state) {
-      state = { openedAt: this.#now(), lastMatchedAt: null, pairs: [], credits: [], acceptedAt: [] };
+      state = { openedAt, lastMatchedAt: null, pairs: [], credits: [], acceptedAt: [] };
       this.#sessions.set(sessionId, state);
     }
     return state;

@@ -70,6 +70,8 @@ export class ExperienceTracker implements ExperienceSink {
           // A new session right after its old one could not be resumed: that reconnection gave up.
           if (context.afterRefusedResume) this.#bounds.event(session.id, 'resume-refused');
         } else {
+          // A session taken over from another instance is new here but not new.
+          this.#bounds.opened(session.id, session.openedAt);
           this.#bounds.event(session.id, 'resume');
           this.#levels.recordResume();
         }

@@ -70,6 +70,8 @@ export class Session implements MediaPeer {
   /** When the current search started (kept across a socket drop). */
   searchingSince: number | null = null;
   readonly identity: SessionIdentity;
+  /** When the session began (ms since the epoch; kept when another instance takes it over). */
+  openedAt = Date.now();
   /** Confirmed the site's rules and their age (`acceptRules`). */
   rulesAccepted = false;
   /** Whom the user would like to meet (normalised). */

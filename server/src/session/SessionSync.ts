@@ -95,6 +95,7 @@ export class SessionSync {
     return {
       id: session.id,
       instance: this.#options.instance,
+      openedAt: session.openedAt,
       identity: { ...session.identity, keys: [...session.identity.keys] },
       country: session.country,
       preferences: session.preferences,
@@ -127,6 +128,7 @@ export class SessionSync {
 
 /** Sets a session taken over from another instance as its record left it (the pair apart). */
 export function restoreSession(session: Session, record: SessionRecord): void {
+  if (record.openedAt !== undefined) session.openedAt = record.openedAt;
   session.country = record.country;
   session.preferences = record.preferences;
   session.rulesAccepted = record.rulesAccepted;

@@ -1,6 +1,10 @@
 import type { types } from 'mediasoup';
+import { RelayTimeoutError } from '../store/InstanceRelay.js';
 import type { InstancePipes } from './InstancePipes.js';
 import type { PipeLease } from './ProducerPipes.js';
+
+/** Times a pipe request is sent before a slow partner instance is given up on for now. */
+const BRING_ATTEMPTS = 3;
 
 /** A producer of a partner on another instance, as that instance announced it. */
 export type RemoteProducer = { readonly id: string; readonly kind: types.MediaKind; readonly closed: false };
@@ -13,14 +17,18 @@ export type RemoteProducer = { readonly id: string; readonly kind: types.MediaKi
  */
 export class RemoteMedia {
   readonly instance: string;
-  readonly #pipes: InstancePipes;
+  readonly #pipes: Pick<InstancePipes, 'acquire'>;
   readonly #announce: (producers: RemoteProducer[]) => void;
   #producers: RemoteProducer[] = [];
   /** What was last announced (so that a sync without a change sends nothing). */
   #announced: string | undefined;
   #closed = false;
 
-  constructor(instance: string, pipes: InstancePipes, announce: (producers: RemoteProducer[]) => void) {
+  constructor(
+    instance: string,
+    pipes: Pick<InstancePipes, 'acquire'>,
+    announce: (producers: RemoteProducer[]) => void,
+  ) {
     this.instance = instance;
     this.#pipes = pipes;
     this.#announce = announce;
@@ -51,14 +59,23 @@ export class RemoteMedia {
     this.#announce(list);
   }
 
-  /** Pipes one of the partner's producers into `to` (rejects when their instance no longer has it). */
+  /**
+   * Pipes one of the partner's producers into `to`. Rejects when their instance no longer has it
+   * (then it is not consumed again until they announce it anew) or did not answer in time,
+   * several times (then it stays: the next sync asks again).
+   */
   async bring(producerId: string, to: types.Router): Promise<PipeLease> {
-    try {
-      return await this.#pipes.acquire(this.instance, producerId, to);
-    } catch (error) {
-      // Gone on their side meanwhile: not consumed again until they announce it anew.
-      this.#producers = this.#producers.filter((producer) => producer.id !== producerId);
-      throw error;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#pipes.acquire(this.instance, producerId, to);
+      } catch (error) {
+        if (!(error instanceof RelayTimeoutError)) {
+          this.#producers = this.#producers.filter((producer) => producer.id !== producerId);
+          throw error;
+        }
+        // Their instance was slow (busy, or its inbox behind a Redis reconnect): ask again.
+        if (attempt >= BRING_ATTEMPTS || this.#closed) throw error;
+      }
     }
   }
 

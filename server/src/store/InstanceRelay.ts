@@ -6,6 +6,11 @@
  */
 export type RelayMessage = { readonly type: string } & Record<string, unknown>;
 
+/** A request the other instance did not answer in time: it may be busy, or gone. */
+export class RelayTimeoutError extends Error {
+  override readonly name = 'RelayTimeoutError';
+}
+
 /** Answers a request from another instance (the reply goes back to it), or ignores the message. */
 export type RelayHandler = (message: RelayMessage, from: string) => Promise<RelayMessage | undefined> | undefined;
 
@@ -14,7 +19,7 @@ export interface InstanceRelay {
   readonly self: string;
   /** Sends a message to one instance's inbox. */
   send(instance: string, message: RelayMessage): Promise<void>;
-  /** Sends a request and waits for the handler there to answer (rejects after `timeoutMs`). */
+  /** Sends a request and waits for the handler there to answer (a `RelayTimeoutError` after `timeoutMs`). */
   request(instance: string, message: RelayMessage, timeoutMs: number): Promise<RelayMessage>;
   /** Handlers see every message in the order it arrived; the first that answers a request replies. */
   onMessage(handler: RelayHandler): void;

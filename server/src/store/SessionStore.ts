@@ -24,6 +24,8 @@ export const sessionRecordSchema = z.object({
   id,
   /** The instance that holds the session now. */
   instance: id,
+  /** When the session began (absent in records of earlier versions). */
+  openedAt: z.number().optional(),
   identity: z.object({ device: id.nullable(), address: id, keys: z.array(id).max(4) }),
   country: z.string().length(2).nullable(),
   preferences: preferencesSchema,

