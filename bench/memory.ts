@@ -78,8 +78,8 @@ async function heap(): Promise<{ used: number; total: number; external: number; 
 
 /**
  * With MEMORY_SNAPSHOT=1 (and --heapsnapshot-signal=SIGUSR2 in MEETOPIA_NODE_FLAGS), a heap snapshot of
- * the server (in the repository root, for Chromium's memory tool) after the matched and the
- * all-left steps. A snapshot starts with a full collection: the sample after it shows what is kept.
+ * the server (in the repository root, for Chromium's memory tool) after the matched step, halfway
+ * through the churn and after the all-left step. A snapshot starts with a full collection: the sample after it shows what is kept.
  */
 async function heapSnapshot(step: string): Promise<void> {
   if (!process.env.MEMORY_SNAPSHOT) return;
@@ -169,8 +169,15 @@ try {
     }, nextEveryMs),
   );
   const churnSamples: number[] = [];
+  let snapshotTaken = false;
   while (Date.now() - churnStarted < churnSeconds * 1000) {
     await sleep(5000);
+    // Halfway: what the churn keeps alive (the snapshot's full collection drops the garbage).
+    if (process.env.MEMORY_SNAPSHOT && !snapshotTaken && Date.now() - churnStarted > (churnSeconds * 1000) / 2) {
+      snapshotTaken = true;
+      process.kill(pid, 'SIGUSR2');
+      continue;
+    }
     const rss = rssOf(pid);
     churnSamples.push(rss);
     peak = Math.max(peak, rss);

@@ -262,8 +262,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   notification('response', { id: requestId, data: z.unknown() }),
   /** Failure of the request with this id (null when the frame could not be read at all). */
   notification('error', { id: requestId.nullable(), error: protocolErrorSchema }),
-  /** The user is in the queue; `stage` says how wide the search is now (it widens with time). */
-  notification('waiting', { stage: searchStageSchema.optional() }),
+  /**
+   * The user is in the queue; `stage` says how wide the search is now (it widens with time);
+   * `held`: no pairs can be made for now (the store the instances share is away), the place is kept.
+   */
+  notification('waiting', { stage: searchStageSchema.optional(), held: z.boolean().optional() }),
   /** A new partner, and what the two have in common. */
   notification('matched', { pairId: z.string().max(64), peer: peerInfoSchema, shared: sharedSchema.optional() }),
   notification('unmatched', { reason: unmatchReasonSchema }),

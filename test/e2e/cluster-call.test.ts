@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inboundVideo, launchChromium, pairUp, waitForStatus, waitForVideoAfter } from '../helpers/browser.js';
+import { inboundVideo, launchChromium, pairUp, status, waitForStatus, waitForVideoAfter } from '../helpers/browser.js';
 import { LaneCluster, pairIdOf } from '../helpers/laneCluster.js';
 import { getStatus, type ServerProcess } from '../helpers/serverProcess.js';
 
@@ -8,7 +8,7 @@ import { getStatus, type ServerProcess } from '../helpers/serverProcess.js';
  * Three instances sharing Redis behind Debian's nginx running the deploy/nginx example (hashing
  * on a per-browser cookie, see `LaneCluster`): two Chromium users held on different instances
  * call each other (media piped between the instances), then survive the loss of their
- * instances: one killed (-9), the other stopped (SIGTERM, a rolling restart).
+ * instances: one killed (-9), the other stopped (SIGTERM, a rolling restart); then of Redis.
  */
 describe('a call across instances, behind nginx', () => {
   let cluster: LaneCluster;
@@ -87,5 +87,35 @@ describe('a call across instances, behind nginx', () => {
     await bob.getByTestId('chat-log').getByText('back after the crash').waitFor({ timeout: 5000 });
     // Alice never saw Bob leave: her page is still in the same conversation (no unmatched notice).
     expect(await alice.getByTestId('notice').count()).toBe(0);
+  });
+  it('Redis stopped for 10 s mid-call: the call keeps its video; users who start meanwhile are told matching is paused, and are matched once it is back', async () => {
+    const pairId = await pairIdOf(alice);
+    const carol = await cluster.open(browser, 'carol');
+    const dave = await cluster.open(browser, 'dave');
+    const stage = (page: Page) => page.getByTestId('search-stage');
+    await cluster.redis.stop();
+    const stoppedAt = Date.now();
+    await carol.getByTestId('start').click();
+    await dave.getByTestId('start').click();
+    await stage(carol).filter({ hasText: 'Matching is paused' }).waitFor({ timeout: 5000 });
+    await stage(dave).filter({ hasText: 'Matching is paused' }).waitFor({ timeout: 5000 });
+    // The call goes on: new frames on both sides through the outage (checked at about 5 and 10 s).
+    for (const until of [5000, 10_000]) {
+      const [aliceSaw, bobSaw] = [await inboundVideo(alice), await inboundVideo(bob)];
+      await alice.waitForTimeout(Math.max(0, stoppedAt + until - Date.now()));
+      await waitForVideoAfter(alice, aliceSaw, { timeoutMs: 2000 });
+      await waitForVideoAfter(bob, bobSaw, { timeoutMs: 2000 });
+    }
+    expect(await status(carol)).toBe('waiting');
+    expect(await status(dave)).toBe('waiting');
+
+    await cluster.redis.start();
+    await waitForStatus(carol, 'matched', 20_000);
+    await waitForStatus(dave, 'matched', 20_000);
+    await waitForVideoAfter(carol, null);
+    expect(await pairIdOf(carol)).toBe(await pairIdOf(dave));
+    expect(await pairIdOf(alice)).toBe(pairId);
+    expect(await status(alice)).toBe('matched');
+    expect(await status(bob)).toBe('matched');
   });
 });

@@ -126,8 +126,8 @@ export class TestClient {
   }
 
   /** Notifications of this type received and not consumed. */
-  received(type: NotificationType): ServerMessage[] {
-    return this.messages.filter((message) => message.type === type);
+  received<Type extends NotificationType>(type: Type): NotificationOf<Type>[] {
+    return this.messages.filter((message): message is NotificationOf<Type> => message.type === type);
   }
 
   /** Resolves with the close code. */

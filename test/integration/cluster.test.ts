@@ -474,11 +474,20 @@ describe('when Redis goes away', () => {
     await c.request('start', {});
     await d.request('start', {});
     await c.next('waiting');
-    await sleep(2000);
+    // Their pages are told that matching is paused and their place kept (within a lease tick).
+    await waitFor(
+      async () => c.received('waiting'),
+      (notices) => notices.some((notice) => notice.held === true),
+      3000,
+      'a waiting notice saying matching is held',
+    );
+    await sleep(1000);
     expect(c.received('matched')).toEqual([]);
 
     await redis.start();
     await Promise.all([c.next('matched', 10_000), d.next('matched', 10_000)]);
+    // …and, once it runs again, that it does (before the match).
+    expect(c.received('waiting').at(-1)?.held).toBeUndefined();
     const { value } = await waitFor(
       () => getStatus(server.httpUrl),
       (candidate) => candidate.cluster.connected && candidate.cluster.leader !== null,

@@ -14,6 +14,8 @@ export type InProcessMatchQueueOptions = MatcherOptions &
  * for the next moment a search widens.
  */
 export class InProcessMatchQueue implements MatchQueue {
+  /** One process never waits for a store. */
+  readonly held = false;
   readonly #matcher: Matcher;
   readonly #options: InProcessMatchQueueOptions;
   #timer: NodeJS.Timeout | undefined;

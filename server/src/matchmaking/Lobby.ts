@@ -3,6 +3,7 @@ import {
   type ChatMessage,
   ErrorCode,
   type MediaMode,
+  type Notification,
   ProtocolError,
   type QualityClass,
   type ReportReason,
@@ -139,6 +140,10 @@ export class Lobby {
     this.#queue = options.createQueue({
       onPaired: (pair, pairId) => this.#onPaired(pair, pairId),
       onStage: (id, stage) => this.#waiting.get(id)?.notify({ type: 'waiting', stage }),
+      onHeld: (held) => {
+        for (const session of this.#waiting.values())
+          session.notify(waitingNotice(this.#queue.stage(session.id), held));
+      },
     });
     options.cluster?.relay.onMessage((message, from) => {
       if (message.type === 'partner') this.#onPartnerMessage(message as unknown as PartnerMessage, from);
@@ -443,7 +448,7 @@ export class Lobby {
     if (!session.wantsMatch || session.closed || session.presence === 'standby' || session.pair) return;
     if (options.restart || session.searchingSince === null) session.searchingSince = this.#options.now();
     this.#waiting.set(session.id, session);
-    session.notify({ type: 'waiting' });
+    session.notify(waitingNotice(undefined, this.#queue.held));
     await this.#queue.enqueue(this.#ticketOf(session, options.priority ?? false));
   }
 
@@ -905,3 +910,8 @@ export function describeDuration(ms: number): string {
 }
 
 export type { SearchStage };
+
+/** What a waiting user is told: how wide the search is now, and whether matching is held. */
+function waitingNotice(stage: SearchStage | undefined, held: boolean): Notification {
+  return { type: 'waiting', ...(stage ? { stage } : {}), ...(held ? { held } : {}) };
+}

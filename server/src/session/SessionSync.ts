@@ -5,6 +5,9 @@ import { RemotePartner } from './RemotePartner.js';
 import { hashToken } from './ResumeTokens.js';
 import type { Session } from './Session.js';
 
+/** How soon writes that failed (the store was away) are tried again. */
+const RETRY_MS = 1000;
+
 export type SessionSyncOptions = {
   store: SessionStore;
   /** This instance's id (records name the instance holding the session). */
@@ -20,7 +23,8 @@ export type SessionSyncOptions = {
  * Keeps this instance's sessions in the shared store, so that another instance can take one
  * over when its user comes back there (this instance died, or is shutting down): the sessions
  * changed in one turn of the event loop are written together right after it, and every session
- * again at a third of the record's lifetime.
+ * again at a third of the record's lifetime. What could not be written while the store was away
+ * (records, resume token hashes) is written once it answers again.
  */
 export class SessionSync {
   readonly #options: SessionSyncOptions;
@@ -28,6 +32,11 @@ export class SessionSync {
   /** The write of the changes of this turn of the event loop, once scheduled. */
   #pending: NodeJS.Immediate | undefined;
   readonly #refresh: NodeJS.Timeout;
+  /** Hashes of resume tokens issued while the store was away, and their sessions. */
+  readonly #unsavedTokens = new Map<string, string>();
+  #retry: NodeJS.Timeout | undefined;
+  /** Writes are failing (logged once until they succeed again). */
+  #failing = false;
 
   constructor(options: SessionSyncOptions) {
     this.#options = options;
@@ -52,25 +61,69 @@ export class SessionSync {
     clearImmediate(this.#pending);
     this.#pending = undefined;
     if (session) this.#changed.add(session);
-    const records = [...this.#changed].filter((each) => !each.closed).map((each) => this.recordOf(each));
+    const sessions = [...this.#changed].filter((each) => !each.closed);
     this.#changed.clear();
     try {
-      await this.#options.store.save(records, this.#options.ttlMs);
+      await this.#options.store.save(
+        sessions.map((each) => this.recordOf(each)),
+        this.#options.ttlMs,
+      );
+      this.#succeeded();
     } catch (error) {
-      this.#options.logger.warn({ err: error, sessions: records.length }, 'sessions not written to the shared store');
+      // Their newest state is written when the store answers again.
+      for (const each of sessions) this.#changed.add(each);
+      this.#failed(error, 'sessions not written to the shared store; trying again');
     }
   }
 
   /** A resume token was issued: its hash names the session on every instance. */
   async issued(sessionId: string, token: string): Promise<void> {
-    await this.#options.store.putToken(hashToken(token), sessionId, this.#options.ttlMs).catch((error: unknown) => {
-      this.#options.logger.warn({ err: error }, 'resume token not written to the shared store');
-    });
+    const hash = hashToken(token);
+    try {
+      await this.#options.store.putToken(hash, sessionId, this.#options.ttlMs);
+      this.#succeeded();
+    } catch (error) {
+      this.#unsavedTokens.set(hash, sessionId);
+      this.#failed(error, 'resume token not written to the shared store; trying again');
+    }
   }
 
   /** A token spent here: no other instance may spend it too. */
   spent(token: string): void {
-    void this.#options.store.dropToken(hashToken(token)).catch(() => {});
+    const hash = hashToken(token);
+    this.#unsavedTokens.delete(hash);
+    void this.#options.store.dropToken(hash).catch(() => {});
+  }
+
+  #failed(error: unknown, message: string): void {
+    if (!this.#failing) this.#options.logger.warn({ err: error }, message);
+    this.#failing = true;
+    if (this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.#writeUnsaved();
+    }, RETRY_MS);
+    this.#retry.unref();
+  }
+
+  #succeeded(): void {
+    if (this.#failing) this.#options.logger.info('writing sessions to the shared store again');
+    this.#failing = false;
+  }
+
+  /** Tokens first (a record without its token cannot be resumed elsewhere), then the records. */
+  async #writeUnsaved(): Promise<void> {
+    for (const [hash, sessionId] of [...this.#unsavedTokens]) {
+      try {
+        await this.#options.store.putToken(hash, sessionId, this.#options.ttlMs);
+        this.#unsavedTokens.delete(hash);
+      } catch (error) {
+        this.#failed(error, 'resume token not written to the shared store; trying again');
+        return;
+      }
+    }
+    if (this.#changed.size > 0) await this.flush();
+    else this.#succeeded();
   }
 
   /** A token this instance does not know: the session it names, if another instance issued it. */
@@ -81,12 +134,14 @@ export class SessionSync {
   /** The session ended for good. */
   forget(session: Session): void {
     this.#changed.delete(session);
+    for (const [hash, sessionId] of this.#unsavedTokens) if (sessionId === session.id) this.#unsavedTokens.delete(hash);
     void this.#options.store.forget(session.id).catch(() => {});
   }
 
   close(): void {
     clearImmediate(this.#pending);
     clearInterval(this.#refresh);
+    clearTimeout(this.#retry);
   }
 
   recordOf(session: Session): SessionRecord {

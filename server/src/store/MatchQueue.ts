@@ -11,6 +11,8 @@ export type MatchQueueEvents = {
   onPaired: (pair: MatchedPair, pairId?: string) => void;
   /** A waiting user's search widened (strong → wider → anyone). */
   onStage: (id: string, stage: SearchStage) => void;
+  /** Matching stopped (the shared store is away) or resumed; a single process never stops. */
+  onHeld?: (held: boolean) => void;
 };
 
 /**
@@ -22,6 +24,8 @@ export type MatchQueueEvents = {
 export interface MatchQueue {
   /** Users waiting here: the whole queue in one process, this instance's users with a shared store. */
   readonly size: number;
+  /** No pairs can be made now (see `onHeld`). */
+  readonly held: boolean;
   /** Adds a waiting user or replaces their ticket (changed preferences); may pair them at once. */
   enqueue(ticket: MatchTicket): Promise<void>;
   /** Takes a user out of the queue (no-op when not waiting). */

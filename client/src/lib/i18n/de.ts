@@ -55,6 +55,7 @@ export const de: Catalogue = {
   'waiting.strong': 'Suche eine gute Übereinstimmung…',
   'waiting.wider': 'Die Suche wird erweitert…',
   'waiting.anyone': 'Jetzt ist jede Person willkommen — wir verbinden dich mit allen, die frei sind…',
+  'waiting.held': 'Die Suche pausiert kurz, während der Dienst die Verbindung wiederherstellt — dein Platz bleibt dir.',
 
   'shared.interests': 'Ihr mögt beide: {interests}',
   'shared.country': 'Ihr seid beide aus {country}',

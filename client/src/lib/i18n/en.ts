@@ -56,6 +56,7 @@ export const en = {
   'waiting.strong': 'Looking for a good match…',
   'waiting.wider': 'Widening the search…',
   'waiting.anyone': 'Anyone is welcome now — meeting whoever is free…',
+  'waiting.held': 'Matching is paused for a moment while the service reconnects — you keep your place.',
 
   'shared.interests': 'You both like: {interests}',
   'shared.country': "You're both from {country}",

@@ -32,6 +32,14 @@ describe('searchSentence()', () => {
   it('has a plain sentence before the server says anything', () => {
     expect(searchSentence(null, defaultPreferences, t)).toBe('Looking for someone to talk to…');
   });
+
+  it('says matching is paused, and the place kept, while it is held, whatever the stage', () => {
+    for (const stage of [null, 'strong', 'anyone'] as const) {
+      expect(searchSentence(stage, jazz, t, true)).toBe(
+        'Matching is paused for a moment while the service reconnects — you keep your place.',
+      );
+    }
+  });
 });
 
 describe('loadPreferences()', () => {

@@ -1,8 +1,17 @@
 import type { Preferences, SearchStage } from '@meetopia/protocol';
 import type { Translate } from '../i18n/i18n.js';
 
-/** What a waiting user is told about the search: whom it looks for now, and how it widens. */
-export function searchSentence(stage: SearchStage | null, preferences: Preferences, t: Translate): string {
+/**
+ * What a waiting user is told about the search: whom it looks for now, and how it widens; or,
+ * while matching is held, that it is paused and their place kept.
+ */
+export function searchSentence(
+  stage: SearchStage | null,
+  preferences: Preferences,
+  t: Translate,
+  held = false,
+): string {
+  if (held) return t('waiting.held');
   switch (stage) {
     case 'strong':
       if (preferences.interests.length > 0) {

@@ -60,6 +60,8 @@ export class ChatApp {
   shared = $state<Shared | null>(null);
   /** How wide the search is while waiting. */
   searchStage = $state<SearchStage | null>(null);
+  /** While waiting: no pairs can be made for now (the service is reconnecting); the place is kept. */
+  matchingHeld = $state(false);
   mediaMode = $state<MediaMode>('video');
   /** Why the user is in text mode; undefined when by choice (or in video). */
   textReason = $state<TextModeReason | undefined>(undefined);
@@ -412,6 +414,7 @@ export class ChatApp {
         this.peer = null;
         this.shared = null;
         this.searchStage = notification.stage ?? null;
+        this.matchingHeld = notification.held ?? false;
         return;
       case 'matched':
         this.phase = 'paired';
@@ -419,6 +422,7 @@ export class ChatApp {
         this.peer = notification.peer;
         this.shared = notification.shared ?? null;
         this.searchStage = null;
+        this.matchingHeld = false;
         this.messages = [];
         this.notice = null;
         this.lastConversation = null;

@@ -81,6 +81,7 @@ export class RedisMatchQueue implements MatchQueue {
   /** The leader's matcher and its read position in the event stream (null: not leading). */
   #leading: Leading | null = null;
   #closed = false;
+  #held = false;
   readonly #leaseTimer: NodeJS.Timeout;
   readonly #reading: Promise<void>;
 
@@ -104,6 +105,10 @@ export class RedisMatchQueue implements MatchQueue {
       .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'earlier tickets of this instance kept'))
       .then(() => this.#holdLease())
       .then(() => this.#read());
+  }
+
+  get held(): boolean {
+    return this.#held;
   }
 
   /** This instance's waiting users (each instance reports its own; the cluster view adds them up). */
@@ -215,6 +220,7 @@ export class RedisMatchQueue implements MatchQueue {
     const key = this.#key('leader');
     try {
       const renewed = await this.#redis.eval(RENEW, { keys: [key], arguments: [this.#id, String(this.#leaseMs)] });
+      this.#setHeld(false);
       const leads =
         renewed === 1 ||
         (await this.#redis.set(key, this.#id, {
@@ -225,12 +231,20 @@ export class RedisMatchQueue implements MatchQueue {
       else if (leads && this.#leading) await this.#sweepGone(this.#leading);
       if (!leads && this.#leading) this.#stopLeading();
     } catch (error) {
-      // Cannot reach Redis: someone else will lead once the lease ends; stop before it does.
+      // Cannot reach Redis: nobody can pair anyone (the waiting users are told), and someone
+      // else will lead once the lease ends; stop before it does.
+      if (!this.#redis.isReady) this.#setHeld(true);
       if (this.#leading) {
         this.#options.logger.warn({ err: error }, 'matcher lease not renewed; stopping matching here');
         this.#stopLeading();
       }
     }
+  }
+
+  #setHeld(held: boolean): void {
+    if (held === this.#held || this.#closed) return;
+    this.#held = held;
+    this.#options.onHeld?.(held);
   }
 
   /** Builds the matcher from the queue as it is now, then follows the event stream from there. */
