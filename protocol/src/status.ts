@@ -112,6 +112,8 @@ export type ExperienceStatus = z.infer<typeof experienceStatusSchema>;
 export const instanceStatusSchema = z.object({
   id: z.string(),
   region: z.string().nullable(),
+  /** Where its users send media (its ANNOUNCED_ADDRESS); null from an instance of an earlier version. */
+  address: z.string().nullable(),
   startedAt: z.number(),
   /** Its last heartbeat (ms since the epoch). */
   seenAt: z.number(),

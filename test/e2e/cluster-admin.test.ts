@@ -35,12 +35,14 @@ describe('the admin page of a deployment sharing Redis', () => {
     await redis?.destroy();
   });
 
-  it('lists both instances with their region, marks the leader and the instance serving the page', async () => {
+  it('lists both instances with their region and address, marks the leader and the instance serving the page', async () => {
     await row('first').waitFor({ timeout: 10_000 });
     await row('second').waitFor({ timeout: 10_000 });
     expect(await row('first').getAttribute('data-leader')).toBe('true');
     expect(await row('second').getAttribute('data-leader')).toBe('false');
     expect(await row('first').innerText()).toContain('eu');
+    // Which machine each one is: the address its users send media to.
+    expect(await row('first').innerText()).toContain('127.0.0.1');
     expect(await row('second').innerText()).toMatch(/us[\s\S]*this page|this page[\s\S]*us/);
     expect(await admin.getByTestId('cluster-summary').innerText()).toBe(
       '2 instances share Redis; first runs the matching.',

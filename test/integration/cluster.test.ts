@@ -73,6 +73,7 @@ describe('instances sharing Redis', () => {
     expect(status.cluster).toMatchObject({ store: 'redis', self: 'first', connected: true, leader: 'first' });
     expect(status.cluster.instances.find((i) => i.id === 'second')).toMatchObject({
       region: 'us',
+      address: '127.0.0.1',
       sessions: 1,
       mediaWorkers: expect.any(Number),
     });

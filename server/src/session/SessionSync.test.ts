@@ -44,6 +44,16 @@ function session(id: string): Session {
   return made;
 }
 
+function syncOver(store: SessionStore, sessions: Session[] = []): SessionSync {
+  return new SessionSync({
+    store,
+    instance: 'one',
+    ttlMs: 120_000,
+    logger: pino({ level: 'silent' }),
+    sessions: () => sessions,
+  });
+}
+
 describe('SessionSync', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -53,13 +63,7 @@ describe('SessionSync', () => {
     vi.useFakeTimers();
     const { store, records, tokens, state } = flakyStore();
     const alice = session('alice');
-    const sync = new SessionSync({
-      store,
-      instance: 'one',
-      ttlMs: 120_000,
-      logger: pino({ level: 'silent' }),
-      sessions: () => [alice],
-    });
+    const sync = syncOver(store, [alice]);
     state.away = true;
     alice.wantsMatch = true;
     await sync.flush(alice);
@@ -83,13 +87,7 @@ describe('SessionSync', () => {
     vi.useFakeTimers();
     const { store, tokens, state } = flakyStore();
     const carol = session('carol');
-    const sync = new SessionSync({
-      store,
-      instance: 'one',
-      ttlMs: 120_000,
-      logger: pino({ level: 'silent' }),
-      sessions: () => [],
-    });
+    const sync = syncOver(store);
     state.away = true;
     await sync.issued('bob', 'bob-token');
     await sync.issued('carol', 'carol-token');

@@ -60,5 +60,5 @@ export async function openStores(config: Config, logger: Logger, load: InstanceL
   // Loaded only when asked for: the Redis client is the largest module the server could load
   // (about 4 MB of heap), and a single process never needs it.
   const { openRedisStores } = await import('./redis/openRedisStores.js');
-  return openRedisStores(config.redis, logger, load);
+  return openRedisStores(config.redis, logger, load, config.media.announcedAddress);
 }

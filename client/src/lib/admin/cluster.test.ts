@@ -6,6 +6,7 @@ const now = 1_800_000_000_000;
 const instance = (id: string, overrides: Partial<ClusterStatus['instances'][number]> = {}) => ({
   id,
   region: 'eu',
+  address: '198.51.100.7',
   startedAt: now - 3_725_000,
   seenAt: now - 1_400,
   sessions: 10,
@@ -27,7 +28,7 @@ describe('clusterView', () => {
         self: 'b',
         connected: true,
         leader: 'c',
-        instances: [instance('c', { region: null }), instance('b'), instance('a')],
+        instances: [instance('c', { region: null, address: null }), instance('b'), instance('a')],
       },
       now,
     );
@@ -38,7 +39,14 @@ describe('clusterView', () => {
       ['b', false, true],
       ['c', true, false],
     ]);
-    expect(view?.rows[2]).toMatchObject({ region: '—', cpuPercent: 23, uptime: '1 h 2 min', seen: '2 s' });
+    expect(view?.rows[2]).toMatchObject({
+      region: '—',
+      address: '—',
+      cpuPercent: 23,
+      uptime: '1 h 2 min',
+      seen: '2 s',
+    });
+    expect(view?.rows[0]?.address).toBe('198.51.100.7');
   });
 
   it('raises an alert when Redis does not answer or nobody leads', () => {

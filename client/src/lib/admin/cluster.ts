@@ -7,6 +7,8 @@ const UNITS = { days: 'd', hours: 'h', minutes: 'min', seconds: 's' };
 export type ClusterRow = {
   id: string;
   region: string;
+  /** Where its users send media ("—" when it does not say). */
+  address: string;
   /** Runs the matching rounds for everyone. */
   leader: boolean;
   /** The instance that served this admin page. */
@@ -37,6 +39,7 @@ export function clusterView(cluster: ClusterStatus, now: number): ClusterView | 
     .map((instance) => ({
       id: instance.id,
       region: instance.region ?? '—',
+      address: instance.address ?? '—',
       leader: instance.id === cluster.leader,
       self: instance.id === cluster.self,
       sessions: instance.sessions,

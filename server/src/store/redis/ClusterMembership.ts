@@ -5,6 +5,8 @@ import type { MeetopiaRedis } from './connection.js';
 export type InstanceInfo = {
   id: string;
   region: string | null;
+  /** Where its users send media (ANNOUNCED_ADDRESS): which machine it is. */
+  address: string | null;
   startedAt: number;
   /** When it last said it was alive. */
   seenAt: number;
@@ -21,6 +23,7 @@ export type ClusterMembershipOptions = {
   prefix: string;
   id: string;
   region: string | null;
+  address: string;
   now: () => number;
   load: () => { sessions: number; waiting: number; mediaWorkers: number };
   logger: Logger;
@@ -74,7 +77,7 @@ export class ClusterMembership {
     const values = await redis.hmGet(this.#key('instances:info'), ids);
     return values
       .filter((value): value is string => value !== null)
-      .map((value) => JSON.parse(value) as InstanceInfo)
+      .map((value) => ({ address: null, ...(JSON.parse(value) as Omit<InstanceInfo, 'address'>) }))
       .sort((a, b) => a.startedAt - b.startedAt);
   }
 
@@ -96,7 +99,7 @@ export class ClusterMembership {
   }
 
   async #beat(): Promise<void> {
-    const { redis, id, region, now } = this.#options;
+    const { redis, id, region, address, now } = this.#options;
     const at = now();
     const usage = process.cpuUsage(this.#cpu);
     const elapsedMs = performance.now() - this.#cpuAt;
@@ -105,6 +108,7 @@ export class ClusterMembership {
     const info: InstanceInfo = {
       id,
       region,
+      address,
       startedAt: this.#startedAt,
       seenAt: at,
       ...this.#options.load(),

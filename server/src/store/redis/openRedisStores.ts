@@ -19,6 +19,8 @@ export async function openRedisStores(
   redisConfig: NonNullable<Config['redis']>,
   logger: Logger,
   load: InstanceLoad,
+  /** Where this instance's users send media (shown in the cluster view). */
+  address: string,
 ): Promise<Stores> {
   const { url, prefix, instanceId, region } = redisConfig;
   const redisLogger = logger.child({ component: 'redis' });
@@ -28,6 +30,7 @@ export async function openRedisStores(
     prefix,
     id: instanceId,
     region,
+    address,
     now: Date.now,
     load,
     logger: redisLogger,
