@@ -99,6 +99,10 @@ export class InstancePipes {
         instance,
         { type: 'pipeOpen', producerId, ...this.#tupleOf(transport) },
         this.#options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+        // Opened there after this side gave up: close it, or it sends media nobody reads.
+        (late) => {
+          if (typeof late.pipeId === 'string') void this.#options.relay.send(instance, { type: 'pipeClose', pipeId: late.pipeId });
+        },
       );
       const opened = parseOpened(reply);
       const imported: Imported = { instance, transport, producer: undefined, paused: undefined, ended: false };

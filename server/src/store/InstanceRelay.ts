@@ -19,8 +19,16 @@ export interface InstanceRelay {
   readonly self: string;
   /** Sends a message to one instance's inbox. */
   send(instance: string, message: RelayMessage): Promise<void>;
-  /** Sends a request and waits for the handler there to answer (a `RelayTimeoutError` after `timeoutMs`). */
-  request(instance: string, message: RelayMessage, timeoutMs: number): Promise<RelayMessage>;
+  /**
+   * Sends a request and waits for the handler there to answer (a `RelayTimeoutError` after
+   * `timeoutMs`). `onLate` gets an answer that comes after that (to undo what it set up there).
+   */
+  request(
+    instance: string,
+    message: RelayMessage,
+    timeoutMs: number,
+    onLate?: (reply: RelayMessage) => void,
+  ): Promise<RelayMessage>;
   /** Handlers see every message in the order it arrived; the first that answers a request replies. */
   onMessage(handler: RelayHandler): void;
   /** Which of these instances are alive (their heartbeat is recent); rejects when that is unknown. */

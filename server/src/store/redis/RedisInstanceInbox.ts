@@ -20,6 +20,9 @@ type Envelope = {
 
 type Pending = { resolve(message: RelayMessage): void; reject(error: Error): void; timer: NodeJS.Timeout };
 
+/** How long an answer to a request that timed out is still expected (then it is dropped unseen). */
+const LATE_ANSWER_MS = 60_000;
+
 /** A multi-command transaction of the Redis client. */
 type Multi = ReturnType<MeetopiaRedis['multi']>;
 
@@ -37,6 +40,8 @@ export class RedisInstanceInbox implements InstanceRelay {
   readonly #logger: Logger;
   readonly #handlers: RelayHandler[] = [];
   readonly #pending = new Map<string, Pending>();
+  /** Requests that timed out whose sender wants a late answer. */
+  readonly #late = new Map<string, (reply: RelayMessage) => void>();
   /** Messages sent while Redis is away go out, in order, once it is back. */
   readonly #unsent: WriteBacklog;
   #lastId = '0';
@@ -88,11 +93,20 @@ export class RedisInstanceInbox implements InstanceRelay {
     multi.xAdd(this.#key(instance), '*', { body: JSON.stringify({ from: this.self, message }) }, trim());
   }
 
-  request(instance: string, message: RelayMessage, timeoutMs: number): Promise<RelayMessage> {
+  request(
+    instance: string,
+    message: RelayMessage,
+    timeoutMs: number,
+    onLate?: (reply: RelayMessage) => void,
+  ): Promise<RelayMessage> {
     const requestId = randomUUID();
     return new Promise<RelayMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(requestId);
+        if (onLate) {
+          this.#late.set(requestId, onLate);
+          setTimeout(() => this.#late.delete(requestId), LATE_ANSWER_MS).unref();
+        }
         reject(new RelayTimeoutError(`instance ${instance} did not answer ${message.type} within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
@@ -109,6 +123,7 @@ export class RedisInstanceInbox implements InstanceRelay {
     if (this.#closed) return;
     this.#closed = true;
     this.#unsent.close();
+    this.#late.clear();
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
       pending.reject(new Error('closed'));
@@ -156,7 +171,12 @@ export class RedisInstanceInbox implements InstanceRelay {
     }
     if (envelope.inReplyTo !== undefined) {
       const pending = this.#pending.get(envelope.inReplyTo);
-      if (!pending) return;
+      if (!pending) {
+        const late = this.#late.get(envelope.inReplyTo);
+        this.#late.delete(envelope.inReplyTo);
+        if (late && envelope.error === undefined) late(envelope.message);
+        return;
+      }
       this.#pending.delete(envelope.inReplyTo);
       clearTimeout(pending.timer);
       if (envelope.error !== undefined) pending.reject(new Error(envelope.error));
