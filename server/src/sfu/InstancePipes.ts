@@ -101,7 +101,8 @@ export class InstancePipes {
         this.#options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
         // Opened there after this side gave up: close it, or it sends media nobody reads.
         (late) => {
-          if (typeof late.pipeId === 'string') void this.#options.relay.send(instance, { type: 'pipeClose', pipeId: late.pipeId });
+          if (typeof late.pipeId === 'string')
+            void this.#options.relay.send(instance, { type: 'pipeClose', pipeId: late.pipeId });
         },
       );
       const opened = parseOpened(reply);
