@@ -1,16 +1,20 @@
 /**
- * Several built servers (`server/bin/meetopia`) sharing one real Redis, with many text-mode users
- * spread over them round-robin (as a load balancer would): they join, start, and for a while
- * each presses Next about once every `nextEveryMs`. Prints back-in-the-queue → matched times
- * (every `unmatched` to the next `matched`, both sides of every Next), chat delivery, Redis
- * commands per match, and each instance's RSS. `instances=0` runs one server without Redis, for
- * comparison.
- * Usage: npm run build && npx tsx bench/cluster.ts [instances=3] [users=3000] [churnSeconds=60] [nextEveryMs=2000]
+ * Several built servers (`server/bin/meetopia`) sharing one real Redis behind Debian's nginx
+ * running the deploy example (`deploy/nginx/meetopia-cluster.conf`, as it is: each user comes
+ * from its own loopback address, which the example hashes on), with many text-mode users: they
+ * join, start, and for a while each presses Next about once every `nextEveryMs`. Prints
+ * back-in-the-queue → matched times (every `unmatched` to the next `matched`, both sides of every
+ * Next), chat delivery, Redis commands per match, and each instance's users and RSS.
+ * `instances=0` runs one server without Redis, for comparison; `direct` spreads the users over
+ * the instances round-robin without nginx.
+ * Usage: npm run build && npx tsx bench/cluster.ts [instances=3] [users=3000] [churnSeconds=60] [nextEveryMs=2000] [direct]
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient } from 'redis';
+import { NginxServer } from '../test/helpers/nginx.js';
 import { RedisServer } from '../test/helpers/redisServer.js';
-import { type ServerProcess, startServerProcess } from '../test/helpers/serverProcess.js';
+import { getStatus, type ServerProcess, startServerProcess } from '../test/helpers/serverProcess.js';
 import { LoadClient, loopbackAddress } from './lib/loadClient.js';
 import { percentile, summary } from './lib/stats.js';
 
@@ -18,6 +22,7 @@ const instances = Number(process.argv[2] ?? 3);
 const users = Number(process.argv[3] ?? 3000);
 const churnSeconds = Number(process.argv[4] ?? 60);
 const nextEveryMs = Number(process.argv[5] ?? 2000);
+const direct = process.argv[6] === 'direct' || instances === 0;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
@@ -45,9 +50,19 @@ for (let i = 0; i < Math.max(1, instances); i += 1) {
       REMATCH_COOLDOWN_MS: '0',
       RECENT_PARTNERS: '0',
       ...(redis ? { ...redis.env('meetopia:'), INSTANCE_ID: `bench-${i}` } : {}),
+      // Behind nginx: the client's address from X-Forwarded-For (per-address limits).
+      ...(direct ? {} : { TRUST_PROXY: 'true' }),
     }),
   );
 }
+const nginx = direct
+  ? null
+  : await NginxServer.start(
+      join(import.meta.dirname, '../deploy/nginx/meetopia-cluster.conf'),
+      servers.map((server) => server.port),
+      undefined,
+      2 * users + 512,
+    );
 
 try {
   await sleep(3000);
@@ -60,8 +75,8 @@ try {
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, users - i) }, (_, k) => {
         const n = i + k;
-        const server = servers[n % servers.length] as ServerProcess;
-        return LoadClient.join(`${server.url.replace(/^http/, 'ws')}/ws`, loopbackAddress(n));
+        const url = nginx?.url ?? (servers[n % servers.length] as ServerProcess).url;
+        return LoadClient.join(`${url.replace(/^http/, 'ws')}/ws`, loopbackAddress(n));
       }),
     );
     for (const client of batch) {
@@ -108,15 +123,19 @@ try {
   const commands = (await commandsProcessed()) - commandsBefore;
 
   console.log(
-    `${servers.length} instance(s)${redis ? ' sharing Redis' : ', no Redis'}, ${users} users, ${churnSeconds} s of Next about every ${nextEveryMs} ms`,
+    `${servers.length} instance(s)${redis ? ' sharing Redis' : ', no Redis'}${nginx ? ' behind nginx' : ''}, ${users} users, ${churnSeconds} s of Next about every ${nextEveryMs} ms`,
   );
   console.log(`  ${withP99('back in the queue → matched', toMatched)}`);
   console.log(`  ${withP99('chat delivery', chatDelivery)}`);
   console.log(`  matches during churn: ${churnMatches / 2} pairs (${(churnMatches / 2 / churnSeconds).toFixed(0)}/s)`);
   if (redis) console.log(`  Redis commands per pair formed: ${(commands / (churnMatches / 2)).toFixed(1)}`);
-  for (const [i, server] of servers.entries()) console.log(`  instance ${i}: rss ${mb(rssOf(server.child.pid ?? 0))}`);
+  for (const [i, server] of servers.entries()) {
+    const { connections } = await getStatus(server.url);
+    console.log(`  instance ${i}: ${connections.active} users, rss ${mb(rssOf(server.child.pid ?? 0))}`);
+  }
   await Promise.all(clients.map((client) => client.close()));
 } finally {
+  await nginx?.stop();
   for (const server of servers) await server.stop();
   await redis?.destroy();
 }

@@ -21,11 +21,15 @@ export class NginxServer {
     this.#child = child;
   }
 
-  /** `edit`: a change the test makes to the example on top (said where it is used). */
+  /**
+   * `edit`: a change the test makes to the example on top (said where it is used);
+   * `workerConnections`: nginx's limit of open connections (each proxied client holds two).
+   */
   static async start(
     exampleFile: string,
     upstreamPorts: number[],
     edit: (site: string) => string = (site) => site,
+    workerConnections = 512,
   ): Promise<NginxServer> {
     const port = await freePortRun(1);
     const dir = mkdtempSync(join(tmpdir(), 'meetopia-nginx-'));
@@ -48,7 +52,7 @@ export class NginxServer {
         `error_log ${dir}/logs/error.log info;`,
         'user root;',
         'worker_processes 1;',
-        'events { worker_connections 512; }',
+        `events { worker_connections ${workerConnections}; }`,
         'http {',
         `  access_log ${dir}/logs/access.log;`,
         ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${dir}/${kind};`),
