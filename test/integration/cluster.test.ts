@@ -389,16 +389,20 @@ describe('instances sharing Redis', () => {
   it('an instance killed and restarted under its INSTANCE_ID does not leave its earlier waiting users in the queue', async () => {
     const env3 = { ...env(), INSTANCE_ID: 'third' };
     const third = await startServerProcess('cluster-third', env3);
-    const ghost = await user(third.url, '192.0.2.19');
-    await ghost.request('start', {});
-    const ghostId = ghost.hello?.sessionId ?? '';
-    await waitFor(
-      () => redisContents(redis.url, prefix),
-      (contents) => contents.includes(ghostId),
-      5000,
-      'the waiting ticket in Redis',
-    );
-    await third.stop('SIGKILL');
+    let ghostId: string;
+    try {
+      const ghost = await user(third.url, '192.0.2.19');
+      await ghost.request('start', {});
+      ghostId = ghost.hello?.sessionId ?? '';
+      await waitFor(
+        () => redisContents(redis.url, prefix),
+        (contents) => contents.includes(ghostId),
+        5000,
+        'the waiting ticket in Redis',
+      );
+    } finally {
+      await third.stop('SIGKILL');
+    }
     // Back within the heartbeat timeout (6 s): to the leader the instance never went away.
     const again = await startServerProcess('cluster-third-again', env3);
     try {
