@@ -502,4 +502,27 @@ describe('when Redis goes away', () => {
     expect(value.pairs).toBe(2);
     expect(value.waiting).toBe(0);
   });
+
+  it('after an outage longer than the heartbeat timeout, the waiting users of every instance are still matched', async () => {
+    const other = await startServerProcess('cluster-outage-other', {
+      ...redis.env(`outage-${process.pid}:`),
+      INSTANCE_ID: 'other',
+    });
+    try {
+      const here = await user();
+      const there = await TestClient.join(`${other.url.replace('http', 'ws')}/ws`);
+      clients.push(there);
+      await redis.stop();
+      await here.request('start', {});
+      await there.request('start', {});
+      // Longer than the 6-s heartbeat timeout: when Redis is back every heartbeat is old (here
+      // it even comes back empty), and nobody's waiting users may be taken for a dead instance's.
+      await sleep(7000);
+      await redis.start();
+      const [a, b] = await Promise.all([here.next('matched', 15_000), there.next('matched', 15_000)]);
+      expect(a.pairId).toBe(b.pairId);
+    } finally {
+      await other.stop('SIGKILL');
+    }
+  });
 });

@@ -68,7 +68,7 @@ export class SessionSync {
         sessions.map((each) => this.recordOf(each)),
         this.#options.ttlMs,
       );
-      this.#succeeded();
+      if (sessions.length > 0) this.#succeeded();
     } catch (error) {
       // Their newest state is written when the store answers again.
       for (const each of sessions) this.#changed.add(each);
@@ -113,17 +113,19 @@ export class SessionSync {
 
   /** Tokens first (a record without its token cannot be resumed elsewhere), then the records. */
   async #writeUnsaved(): Promise<void> {
+    let wrote = false;
     for (const [hash, sessionId] of [...this.#unsavedTokens]) {
       try {
         await this.#options.store.putToken(hash, sessionId, this.#options.ttlMs);
         this.#unsavedTokens.delete(hash);
+        wrote = true;
       } catch (error) {
         this.#failed(error, 'resume token not written to the shared store; trying again');
         return;
       }
     }
     if (this.#changed.size > 0) await this.flush();
-    else this.#succeeded();
+    else if (wrote) this.#succeeded();
   }
 
   /** A token this instance does not know: the session it names, if another instance issued it. */

@@ -82,6 +82,8 @@ export class RedisMatchQueue implements MatchQueue {
   #leading: Leading | null = null;
   #closed = false;
   #held = false;
+  /** When Redis answered again after an outage (instances' heartbeats are stale until they beat again). */
+  #backAt = Number.NEGATIVE_INFINITY;
   readonly #leaseTimer: NodeJS.Timeout;
   readonly #reading: Promise<void>;
 
@@ -244,6 +246,7 @@ export class RedisMatchQueue implements MatchQueue {
   #setHeld(held: boolean): void {
     if (held === this.#held || this.#closed) return;
     this.#held = held;
+    if (!held) this.#backAt = this.#options.now();
     this.#options.onHeld?.(held);
   }
 
@@ -281,6 +284,9 @@ export class RedisMatchQueue implements MatchQueue {
   async #sweepGone(leading: Leading): Promise<number> {
     const now = this.#options.now();
     if (now - leading.sweptAt < this.#options.cluster.timeoutMs) return 0;
+    // Just after an outage every heartbeat is old (none could be written): judge nobody until
+    // each instance has had the time to beat again.
+    if (now - this.#backAt < this.#options.cluster.timeoutMs) return 0;
     leading.sweptAt = now;
     const byInstance = new Map<string, string[]>();
     for (const ticket of leading.matcher.tickets()) {
@@ -291,7 +297,10 @@ export class RedisMatchQueue implements MatchQueue {
     }
     const alive = await this.#options.cluster.alive([...byInstance.keys()]);
     if (leading !== this.#leading) return 0;
-    const ids = [...byInstance].filter(([instance]) => !alive.has(instance)).flatMap(([, waiting]) => waiting);
+    // This instance is alive whatever its heartbeat says (it may not have beaten since Redis came back).
+    const ids = [...byInstance]
+      .filter(([instance]) => instance !== this.#id && !alive.has(instance))
+      .flatMap(([, waiting]) => waiting);
     for (const id of ids) leading.matcher.remove(id);
     if (ids.length > 0) await this.#redis.hDel(this.#key('tickets'), ids);
     return ids.length;
