@@ -35,6 +35,16 @@ describe('instances sharing Redis', () => {
     return client;
   }
 
+  /** Runs `body` with an instance of its own (named `id`), which is gone afterwards whatever happens. */
+  async function withInstance(id: string, body: (instance: ServerProcess) => Promise<void>): Promise<void> {
+    const instance = await startServerProcess(`cluster-${id}`, { ...env(), INSTANCE_ID: id });
+    try {
+      await body(instance);
+    } finally {
+      await instance.stop('SIGKILL');
+    }
+  }
+
   /** Both press Start and are matched with each other; returns their conversation's id. */
   async function startTogether(a: TestClient, b: TestClient): Promise<string> {
     await a.request('start', {});
@@ -175,8 +185,7 @@ describe('instances sharing Redis', () => {
 
   describe('a session outlives its instance', () => {
     it('killed (-9): the page resumes on another instance with the same partner and chat, and media flows again', async () => {
-      const doomed = await startServerProcess('cluster-doomed-kill', { ...env(), INSTANCE_ID: 'doomed-kill' });
-      try {
+      await withInstance('doomed-kill', async (doomed) => {
         const a = await user(doomed.url, '192.0.2.31');
         const aOpenedAt = Date.now();
         const b = await user(first.url, '192.0.2.32');
@@ -222,14 +231,11 @@ describe('instances sharing Redis', () => {
           report: { kind: 'reconnection', outcome: 'recovered', durationMs: Date.now() - aOpenedAt - 500 },
         });
         expect((await getStatus(second.httpUrl)).experience.last5m.reconnection.reports).toBe(before + 1);
-      } finally {
-        await doomed.stop('SIGKILL');
-      }
+      });
     });
 
     it('killed (-9) with both users on it: each resumes on a different instance, still together', async () => {
-      const doomed = await startServerProcess('cluster-doomed-both', { ...env(), INSTANCE_ID: 'doomed-both' });
-      try {
+      await withInstance('doomed-both', async (doomed) => {
         const a = await user(doomed.url, '192.0.2.33');
         const b = await user(doomed.url, '192.0.2.34');
         const pairId = await startTogether(a, b);
@@ -256,14 +262,11 @@ describe('instances sharing Redis', () => {
         expect(await backA.next('peerConnection')).toMatchObject({ connected: true });
         await backA.request('chat', { pairId, text: 'found you', clientMessageId: 'd2' });
         expect((await backB.next('chat')).message).toMatchObject({ from: 'peer', text: 'found you' });
-      } finally {
-        await doomed.stop('SIGKILL');
-      }
+      });
     });
 
     it('killed (-9) with both users on it, both coming back at the same moment: still together', async () => {
-      const doomed = await startServerProcess('cluster-doomed-race', { ...env(), INSTANCE_ID: 'doomed-race' });
-      try {
+      await withInstance('doomed-race', async (doomed) => {
         const a = await user(doomed.url, '192.0.2.38');
         const b = await user(doomed.url, '192.0.2.39');
         const pairId = await startTogether(a, b);
@@ -281,9 +284,7 @@ describe('instances sharing Redis', () => {
         expect(await connected(backB)).toBe(true);
         await backA.request('chat', { pairId, text: 'both back', clientMessageId: 'r1' });
         expect((await backB.next('chat')).message.text).toBe('both back');
-      } finally {
-        await doomed.stop('SIGKILL');
-      }
+      });
     });
 
     it('a damaged session record is no record: the page is told its token is invalid, nothing else changes', async () => {
@@ -302,8 +303,7 @@ describe('instances sharing Redis', () => {
     });
 
     it('stopped (SIGTERM): the page is handed over to another instance and nobody sees the partner leave', async () => {
-      const stopping = await startServerProcess('cluster-stopping', { ...env(), INSTANCE_ID: 'stopping' });
-      try {
+      await withInstance('stopping', async (stopping) => {
         const a = await user(stopping.url, '192.0.2.35');
         const b = await user(second.httpUrl, '192.0.2.36');
         const pairId = await startTogether(a, b);
@@ -324,9 +324,7 @@ describe('instances sharing Redis', () => {
         await back.request('chat', { pairId, text: 'still here', clientMessageId: 's2' });
         expect((await b.next('chat')).message.text).toBe('still here');
         expect(b.messages.some((message) => message.type === 'unmatched')).toBe(false);
-      } finally {
-        await stopping.stop('SIGKILL');
-      }
+      });
     });
   });
 

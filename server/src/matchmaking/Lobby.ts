@@ -139,7 +139,7 @@ export class Lobby {
     }
     this.#queue = options.createQueue({
       onPaired: (pair, pairId) => this.#onPaired(pair, pairId),
-      onStage: (id, stage) => this.#waiting.get(id)?.notify({ type: 'waiting', stage }),
+      onStage: (id, stage) => this.#waiting.get(id)?.notify(waitingNotice(stage, this.#queue.held)),
       onHeld: (held) => {
         for (const session of this.#waiting.values())
           session.notify(waitingNotice(this.#queue.stage(session.id), held));
